@@ -1,0 +1,1 @@
+"""WARC side of nianbao: writing, indexing and reading archives. Knows nothing about reports."""

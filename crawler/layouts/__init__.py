@@ -1,0 +1,1 @@
+"""CMS layouts: pure functions that know where a portal keeps its links and pages."""

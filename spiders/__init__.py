@@ -1,0 +1,1 @@
+"""Thin Scrapy spiders: they only know where the links are."""
