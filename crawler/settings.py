@@ -1,0 +1,70 @@
+"""The single wiring point of the Scrapy project: politeness, components, nianbao defaults.
+
+`nianbao` commands and `scrapy crawl` both start from these settings; the command line only
+overrides the data folder and a few limits (at "cmdline" priority).
+"""
+
+from __future__ import annotations
+
+from crawler import __version__
+
+BOT_NAME = "nianbao"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# --- Who we are. Government servers deserve an honest User-Agent with a way to reach us.
+NIANBAO_CONTACT = "https://github.com/nianbao/nianbao"  # set to an e-mail or URL of the operator
+USER_AGENT = f"nianbao/{__version__} (+{NIANBAO_CONTACT}; annual-report archiver)"
+
+# --- Politeness.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.5
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DOWNLOAD_TIMEOUT = 60
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024  # reports with scanned PDFs can be large; portals can be broken
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+COOKIES_ENABLED = True
+# Proxies: HttpProxyMiddleware (on by default) reads http_proxy/https_proxy/no_proxy.
+HTTPPROXY_ENABLED = True
+
+# --- Housekeeping.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+# Best-first crawling: a priority queue per domain, highest priority first.
+SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
+DEPTH_PRIORITY = 0
+
+DOWNLOADER_MIDDLEWARES = {
+    # GBK pages with a missing or wrong charset declaration (after decompression at 590).
+    "crawler.charset.CharsetFixMiddleware": 580,
+}
+
+EXTENSIONS = {
+    "archive.extension.WarcArchiver": 100,
+}
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.StorePipeline": 300,
+}
+
+# --- nianbao (set by the command line from --data).
+NIANBAO_DATA = "data"
+WARC_DIR = "data/warc"
+WARC_INDEX_PATH = "data/index.cdxj"
+WARC_PREFIX = "nianbao"
+WARC_MAX_SIZE = 1_000_000_000
+NIANBAO_DB = "data/nianbao.db"
+NIANBAO_MAX_DEPTH = 6  # clicks from the home page; reports sit 3-5 deep
