@@ -1,0 +1,165 @@
+"""The `nianbao` command line: parse options, call the library, map outcomes to exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crawler import __version__
+from crawler.run import EXIT_FAILED, EXIT_USAGE, DataPaths, run_spider
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--data, -v/--verbose and --log-file, shared by every command that runs a crawl."""
+
+    @click.option("--data", "data", default="data", show_default=True,
+                  type=click.Path(file_okay=False, path_type=Path), help="Data folder.")
+    @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+    @click.option("--log-file", type=click.Path(dir_okay=False), help="Write the log here.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="nianbao")
+def cli() -> None:
+    """Crawl, archive and parse Chinese government information-disclosure annual reports."""
+
+
+def read_sites(path: Path | None) -> list[dict[str, str]]:
+    """A site list: one portal per line, `name<TAB>url[<TAB>region]`; `#` starts a comment.
+
+    A bare URL on a line works too. Without a path, the bundled list of real portals.
+    """
+    text = (
+        path.read_text(encoding="utf-8")
+        if path is not None
+        else files("crawler").joinpath("sites.tsv").read_text(encoding="utf-8")
+    )
+    sites = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = [f.strip() for f in line.split("\t")] if "\t" in line else line.split()
+        if len(fields) == 1:
+            fields = [fields[0], fields[0]]
+        name, url = fields[0], fields[1]
+        if not url.startswith(("http://", "https://")):
+            raise click.UsageError(f"{path}: not a URL: {url!r}")
+        sites.append({"name": name, "url": url, "region": fields[2] if len(fields) > 2 else ""})
+    return sites
+
+
+@cli.command()
+@click.argument("urls", nargs=-1)
+@click.option("--sites", "sites_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Site list file (name<TAB>url<TAB>region per line).")
+@click.option("--max-pages", type=int, default=0, help="Stop after this many pages (0: no limit).")
+@common_options
+def crawl(urls: tuple[str, ...], sites_file: Path | None, max_pages: int, data: Path,
+          verbose: bool, log_file: str | None) -> None:
+    """The scheduled (nightly) job: find, archive and parse every annual report of the portals."""
+    if urls:
+        sites = [{"name": u, "url": u, "region": ""} for u in urls]
+    else:
+        sites = read_sites(sites_file)
+    overrides = {"CLOSESPIDER_PAGECOUNT": max_pages} if max_pages else {}
+    status = run_spider("crawl", "portals", DataPaths(data), {"sites": sites}, overrides,
+                        verbose, log_file)
+    sys.exit(status)
+
+
+@cli.command()
+@click.argument("url")
+@click.option("--max-pages", type=int, default=0, help="Stop after this many pages (0: no limit).")
+@common_options
+def harvest(url: str, max_pages: int, data: Path, verbose: bool, log_file: str | None) -> None:
+    """One-off harvest of one site: archive every in-scope page, process its reports."""
+    status = run_spider("harvest", "site", DataPaths(data), {"url": url, "max_pages": max_pages},
+                        None, verbose, log_file)
+    sys.exit(status)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@common_options
+def replay(paths: tuple[Path, ...], data: Path, verbose: bool, log_file: str | None) -> None:
+    """Rebuild pages, reports, cells and checks from WARC files or folders alone."""
+    from crawler.replay import replay_paths
+
+    summary = replay_paths(list(paths), DataPaths(data), verbose=verbose, log_file=log_file)
+    for line in summary.lines():
+        click.echo(line)
+    sys.exit(summary.exit_status())
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also store the report in this SQLite database.")
+def parse(file: Path, db_path: Path | None) -> None:
+    """Parse one saved report (.html, .htm, .txt) and print it as JSON."""
+    from crawler.parsefile import UnreadableInput, parse_file, store_parsed
+
+    try:
+        report, text = parse_file(file)
+    except UnreadableInput as exc:
+        click.echo(f"nianbao parse: {file}: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
+    if db_path is not None:
+        store_parsed(db_path, file, report, text)
+    sys.exit(0 if report.cells else EXIT_FAILED)
+
+
+@cli.command()
+@common_options
+@click.option("--keep-serving", is_flag=True, help="Keep the sample portals up after the crawl.")
+def demo(data: Path, verbose: bool, log_file: str | None, keep_serving: bool) -> None:
+    """Serve the bundled sample portals on 127.0.0.1 and crawl them into --data."""
+    from crawler.portal_server import SamplePortals
+
+    with SamplePortals() as portals:
+        sites = [{"name": name, "url": url, "region": "demo"} for name, url in portals.urls.items()]
+        click.echo("Sample portals: " + ", ".join(f"{s['name']} {s['url']}" for s in sites))
+        overrides = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
+        status = run_spider("demo", "portals", DataPaths(data), {"sites": sites}, overrides,
+                            verbose, log_file)
+        click.echo(demo_epilogue(DataPaths(data)))
+        if keep_serving:
+            click.echo("Serving until Ctrl-C.")
+            try:
+                import time
+
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+    sys.exit(status)
+
+
+def demo_epilogue(paths: DataPaths) -> str:
+    """Where the demo's data is and how to look at it."""
+    return "\n".join([
+        "",
+        f"Database: {paths.db}",
+        f"WARC files: {paths.warc_dir}/   CDXJ index: {paths.index}",
+        "Look at it:",
+        f"  sqlite3 {paths.db} 'select id, organization, year, format, consistent, url from reports'",
+        f"  sqlite3 {paths.db} \"select section, row_key, col_key, value, raw from report_cells "
+        "where report_id = 1\"",
+        f"  .venv/bin/warcio index {paths.warc_dir}/*.warc.gz | head",
+        f"  nianbao replay {paths.warc_dir} --data /tmp/nianbao-replayed   # rebuild from WARCs",
+    ])

@@ -1,0 +1,81 @@
+"""`nianbao parse FILE`: read one saved report from disk and parse it.
+
+Unreadable input (missing file, not text, an unsupported kind) is a typed error the command line
+turns into exit status 2 with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from crawler.extract import clean_text, decode_html
+from crawler.process import table_rows
+from crawler.report import Report, parse_html, parse_text
+from crawler.store import Rows, now_iso, open_db, save_rows
+
+HTML_SUFFIXES = {".html", ".htm", ".shtml", ".xhtml"}
+TEXT_SUFFIXES = {".txt", ".text", ""}
+
+
+class UnreadableInput(Exception):
+    """The file cannot be read as a report at all."""
+
+
+def read_text_file(data: bytes) -> str:
+    """Decode a text report: utf-8 (with or without BOM), else gb18030; refuse binary data."""
+    if b"\x00" in data[:8192]:
+        raise UnreadableInput("binary data, not a text file")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise UnreadableInput("not valid UTF-8 or GB18030 text")
+
+
+def parse_file(path: Path) -> tuple[Report, str]:
+    """Parse a saved report; returns the Report and the document's clean text."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableInput(exc.strerror or str(exc)) from exc
+    suffix = path.suffix.lower()
+    if suffix in HTML_SUFFIXES:
+        if b"\x00" in data[:8192]:
+            raise UnreadableInput("binary data, not an HTML file")
+        html, _ = decode_html(data)
+        return parse_html(html, path.resolve().as_uri()), clean_text(data)
+    if suffix in TEXT_SUFFIXES:
+        text = read_text_file(data)
+        return parse_text(text), text
+    raise UnreadableInput(f"unsupported file type {suffix!r} (use .html, .htm or .txt)")
+
+
+def store_parsed(db_path: Path, file: Path, report: Report, text: str) -> None:
+    """Store a parsed file under its file: URI, replacing an earlier parse of the same file."""
+    url = file.resolve().as_uri()
+    suffix = file.suffix.lower()
+    cells, checks = table_rows(report)
+    rows = Rows(
+        page={"url": url, "status": 200, "fetched_at": now_iso(), "content_type": None},
+        report={
+            "url": url,
+            "title": report.title,
+            "organization": report.organization,
+            "year": report.year,
+            "format": report.format,
+            "published": report.published,
+            "site": None,
+            "source_type": "html" if suffix in HTML_SUFFIXES else "text",
+            "text": text,
+            "consistent": report.consistent,
+            "fetched_at": now_iso(),
+            "notes": json.dumps(report.notes, ensure_ascii=False) if report.notes else None,
+        },
+        cells=cells,
+        checks=checks,
+    )
+    db = open_db(db_path)
+    save_rows(db, rows)
+    db.close()

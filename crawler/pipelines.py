@@ -1,0 +1,103 @@
+"""Store what the crawl finds: pages as they are archived, reports as spiders yield them.
+
+Nothing is stored as a report that is not in the archive: a capture without a WARC location is
+dropped and counted, and the run's exit status becomes non-zero.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import DropItem
+
+from archive.signals import response_archived
+from crawler.items import Capture
+from crawler.process import page_row, process_capture
+from crawler.store import open_db, save_page, save_rows
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+class StorePipeline:
+    """Runs `process_capture` on every Capture item and saves the rows with sqlite-utils."""
+
+    def __init__(self, crawler: Crawler, db_path: str) -> None:
+        self.crawler = crawler
+        self.db_path = db_path
+        self.db = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        pipeline = cls(crawler, crawler.settings.get("NIANBAO_DB"))
+        crawler.signals.connect(pipeline.record_page, signal=response_archived)
+        return pipeline
+
+    def open_spider(self) -> None:
+        self.db = open_db(self.db_path)
+
+    def close_spider(self) -> None:
+        if self.db is not None:
+            self.db.close()
+
+    @property
+    def stats(self):
+        return self.crawler.stats
+
+    def record_page(self, response: Any, request: Any, location: dict, spider: Any = None) -> None:
+        """Every archived response becomes a `pages` row, whatever its status."""
+        if self.db is None:
+            self.db = open_db(self.db_path)
+        capture = Capture(
+            url=response.url,
+            status=response.status,
+            headers=[
+                (k.decode("latin-1"), v.decode("latin-1"))
+                for k, vs in response.headers.items()
+                for v in vs
+            ],
+            body=b"",
+            fetched_at=location.get("date") or "",
+            warc_filename=location.get("filename"),
+            warc_record_offset=location.get("offset"),
+            payload_digest=location.get("payload_digest"),
+            extra={"record_type": "revisit" if location.get("revisit") else "response"},
+        )
+        save_page(self.db, page_row(capture))
+        self.stats.inc_value("nianbao/pages")
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Capture):
+            return item
+        if not item.warc_filename or item.extra.get("warc_error"):
+            self.stats.inc_value("nianbao/not_archived")
+            raise DropItem(f"not archived, not stored: {item.url}")
+        try:
+            rows = process_capture(item)
+            result = save_rows(self.db, rows)
+        except Exception as exc:
+            self.stats.inc_value(f"nianbao/errors/process/{type(exc).__name__}")
+            logger.exception("could not process %s", item.url)
+            raise DropItem(f"processing failed: {item.url}: {exc}") from exc
+        self._count(rows, result)
+        return item
+
+    def _count(self, rows: Any, result: Any) -> None:
+        if rows.attachment is not None:
+            self.stats.inc_value("nianbao/attachments")
+        if rows.report is None:
+            return
+        self.stats.inc_value("nianbao/reports_found")
+        if result.new:
+            self.stats.inc_value("nianbao/reports_new")
+        if result.changed:
+            self.stats.inc_value("nianbao/reports_changed")
+        if result.duplicate_of is not None:
+            self.stats.inc_value("nianbao/reports_duplicate")
+        if not rows.cells:
+            self.stats.inc_value("nianbao/reports_unparsed")
+        if rows.report.get("consistent") == 0:
+            self.stats.inc_value("nianbao/reports_inconsistent")

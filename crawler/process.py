@@ -1,0 +1,105 @@
+"""What to do with one archived response: the single path the crawl and replay share.
+
+`process_capture(capture) -> Rows` decides whether the response is a report, extracts its text,
+parses its tables and returns the database rows. It reads nothing but the capture, so replaying
+the WARC of a crawl gives exactly the rows the crawl gave.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+from crawler.extract import attachment_type, clean_text, decode_html, headings, published_date
+from crawler.items import Capture
+from crawler.report import Report, parse_html
+from crawler.scope import is_report_title
+from crawler.store import Rows
+
+HTML_TYPES = {"text/html", "application/xhtml+xml", ""}
+
+
+def site_of(url: str) -> str:
+    """The portal a URL belongs to, as scheme://host/ (derivable from the URL alone)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+def page_row(capture: Capture) -> dict:
+    """The `pages` row of any fetch: every status, every content type."""
+    return {
+        "url": capture.url,
+        "status": capture.status,
+        "fetched_at": capture.fetched_at,
+        "content_type": capture.content_type or None,
+        "warc_filename": capture.warc_filename,
+        "warc_record_offset": capture.warc_record_offset,
+        "payload_digest": capture.payload_digest,
+        "record_type": capture.extra.get("record_type", "response"),
+        "etag": capture.header("ETag"),
+        "last_modified": capture.header("Last-Modified"),
+        "site": site_of(capture.url),
+    }
+
+
+def process_capture(capture: Capture) -> Rows:
+    """Rows for one archived response: always a page; a report or attachment when it is one."""
+    rows = Rows(page=page_row(capture))
+    if capture.status != 200 or not capture.body:
+        return rows
+    kind = attachment_type(capture.url, capture.content_type)
+    if kind is not None:
+        rows.attachment = attachment_row(capture, kind)
+        return rows
+    if capture.content_type not in HTML_TYPES:
+        return rows
+    html, _encoding = decode_html(capture.body, capture.header("Content-Type"))
+    if not any(is_report_title(h) for h in headings(html)):
+        return rows
+    report = parse_html(html, capture.url)
+    rows.report = {
+        "url": capture.url,
+        "title": report.title,
+        "organization": report.organization,
+        "year": report.year,
+        "format": report.format,
+        "published": report.published or published_date(html),
+        "site": rows.page["site"],
+        "source_type": "html",
+        "warc_filename": capture.warc_filename,
+        "warc_record_offset": capture.warc_record_offset,
+        "text": clean_text(capture.body),
+        "consistent": report.consistent,
+        "payload_digest": capture.payload_digest,
+        "fetched_at": capture.fetched_at,
+        "notes": json.dumps(report.notes, ensure_ascii=False) if report.notes else None,
+    }
+    rows.cells, rows.checks = table_rows(report)
+    return rows
+
+
+def table_rows(report: Report) -> tuple[list[dict], list[dict]]:
+    """The `report_cells` and `report_checks` rows of a parsed report."""
+    cells = [
+        {"section": c.section, "row_key": c.row_key, "col_key": c.col_key, "value": c.value,
+         "raw": c.raw}
+        for c in report.cells
+    ]
+    checks = [{"check": c.check, "ok": int(c.ok), "detail": c.detail} for c in report.checks]
+    return cells, checks
+
+
+def attachment_row(capture: Capture, kind: str) -> dict:
+    """An attachment (PDF, DOC, …) of a report page: archived and linked to its article."""
+    return {
+        "url": capture.url,
+        "report_url": capture.extra.get("report_url") or capture.referer,
+        "source_type": kind,
+        "status": capture.status,
+        "content_type": capture.content_type or None,
+        "fetched_at": capture.fetched_at,
+        "warc_filename": capture.warc_filename,
+        "warc_record_offset": capture.warc_record_offset,
+        "payload_digest": capture.payload_digest,
+        "site": site_of(capture.url),
+    }

@@ -1,0 +1,190 @@
+"""Run a spider for the command line: settings from --data, one lock per data folder, a summary.
+
+The summary and the exit status come from the crawl's stats, so every count a user sees is a
+count Scrapy kept while it worked.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scrapy.settings import Settings
+from scrapy.utils.project import get_project_settings
+
+from crawler.store import now_iso, open_db
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+
+
+class DataFolderLocked(RuntimeError):
+    """Another nianbao run holds the lock of this data folder."""
+
+
+@dataclass
+class DataPaths:
+    """Where a run keeps its data (interface.md: `--data DIR`)."""
+
+    root: Path
+
+    @property
+    def db(self) -> Path:
+        return self.root / "nianbao.db"
+
+    @property
+    def warc_dir(self) -> Path:
+        return self.root / "warc"
+
+    @property
+    def index(self) -> Path:
+        return self.root / "index.cdxj"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / ".lock"
+
+    @property
+    def jobdir(self) -> Path:
+        return self.root / "job"
+
+
+@contextmanager
+def data_lock(paths: DataPaths) -> Iterator[None]:
+    """Hold an exclusive lock on the data folder, or raise DataFolderLocked at once.
+
+    An flock is released by the kernel when the holder dies, so a run killed with -9 never
+    leaves a stale lock behind.
+    """
+    paths.root.mkdir(parents=True, exist_ok=True)
+    handle = open(paths.lock, "a+")  # noqa: SIM115 - held for the whole run
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        handle.close()
+        raise DataFolderLocked(f"another nianbao run is using {paths.root} (lock {paths.lock})") from exc
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def build_settings(paths: DataPaths, overrides: dict[str, Any] | None = None,
+                   verbose: bool = False, log_file: str | None = None) -> Settings:
+    """Project settings with the data folder and command-line choices at 'cmdline' priority."""
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    settings = get_project_settings()
+    values: dict[str, Any] = {
+        "NIANBAO_DATA": str(paths.root),
+        "NIANBAO_DB": str(paths.db),
+        "WARC_DIR": str(paths.warc_dir),
+        "WARC_INDEX_PATH": str(paths.index),
+        "LOG_LEVEL": "DEBUG" if verbose else "INFO",
+    }
+    if log_file:
+        values["LOG_FILE"] = log_file
+    values.update(overrides or {})
+    settings.setdict(values, priority="cmdline")
+    return settings
+
+
+@dataclass
+class Summary:
+    """What a run did, from its stats."""
+
+    command: str
+    started: str
+    ended: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def count(self, key: str) -> int:
+        return int(self.stats.get(key, 0) or 0)
+
+    def errors_by_kind(self) -> dict[str, int]:
+        kinds: dict[str, int] = {}
+        for key, value in self.stats.items():
+            if key.startswith("nianbao/errors/"):
+                kinds[key.removeprefix("nianbao/errors/")] = int(value)
+            elif key.startswith("downloader/exception_type_count/"):
+                name = key.rsplit(".", 1)[-1]
+                kinds[f"download/{name}"] = kinds.get(f"download/{name}", 0) + int(value)
+        for key in ("warc/write_failed", "nianbao/not_archived"):
+            if self.count(key):
+                kinds[key] = self.count(key)
+        return kinds
+
+    def exit_status(self) -> int:
+        """1 when something failed: an archive write, a processing error, or a dead site."""
+        return EXIT_FAILED if self.errors_by_kind() else EXIT_OK
+
+    def lines(self) -> list[str]:
+        errors = self.errors_by_kind()
+        error_text = ", ".join(f"{k}={v}" for k, v in sorted(errors.items())) or "none"
+        return [
+            f"nianbao {self.command}: pages={self.count('nianbao/pages')} "
+            f"reports={self.count('nianbao/reports_found')} new={self.count('nianbao/reports_new')} "
+            f"changed={self.count('nianbao/reports_changed')} "
+            f"unparsed={self.count('nianbao/reports_unparsed')} "
+            f"inconsistent={self.count('nianbao/reports_inconsistent')} "
+            f"attachments={self.count('nianbao/attachments')} errors: {error_text}",
+        ]
+
+    def record(self, db_path: Path, exit_status: int) -> None:
+        """Append this run to the `crawls` table."""
+        db = open_db(db_path)
+        db["crawls"].insert(
+            {
+                "command": self.command,
+                "started": self.started,
+                "ended": self.ended,
+                "pages": self.count("nianbao/pages"),
+                "reports_found": self.count("nianbao/reports_found"),
+                "new_reports": self.count("nianbao/reports_new"),
+                "changed_reports": self.count("nianbao/reports_changed"),
+                "unparsed": self.count("nianbao/reports_unparsed"),
+                "inconsistent": self.count("nianbao/reports_inconsistent"),
+                "errors": sum(self.errors_by_kind().values()),
+                "error_kinds": json.dumps(self.errors_by_kind()),
+                "exit_status": exit_status,
+            }
+        )
+        db.close()
+
+
+def run_spider(command: str, spider: str, paths: DataPaths, spider_args: dict[str, Any],
+               overrides: dict[str, Any] | None = None, verbose: bool = False,
+               log_file: str | None = None) -> int:
+    """Crawl with one spider under the data-folder lock; print the summary; return exit status."""
+    from scrapy.crawler import AsyncCrawlerProcess
+
+    try:
+        with data_lock(paths):
+            settings = build_settings(paths, overrides, verbose, log_file)
+            summary = Summary(command=command, started=now_iso())
+            process = AsyncCrawlerProcess(settings)
+            crawler = process.create_crawler(spider)
+            process.crawl(crawler, **spider_args)
+            process.start()
+            summary.ended = now_iso()
+            summary.stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+            status = summary.exit_status()
+            summary.record(paths.db, status)
+    except DataFolderLocked as exc:
+        print(f"nianbao: {exc}; not starting", file=sys.stderr)
+        return EXIT_LOCKED
+    for line in summary.lines():
+        print(line)
+    logging.getLogger(__name__).info("exit status %s", status)
+    return status

@@ -1,0 +1,289 @@
+"""The SQLite store (sqlite-utils): tables of interface.md, upserts that never duplicate.
+
+Everything that writes rows goes through here, from the crawl pipeline, from replay and from
+`nianbao parse --db`. Storing a report again under the same URL replaces its cells and checks; an
+edited report keeps its earlier version in `report_versions` (history is never lost).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+REPORT_COLUMNS = {
+    "id": int,
+    "url": str,
+    "title": str,
+    "organization": str,
+    "year": int,
+    "format": str,
+    "published": str,
+    "site": str,
+    "source_type": str,
+    "warc_filename": str,
+    "warc_record_offset": int,
+    "text": str,
+    "consistent": int,
+    "payload_digest": str,
+    "content_key": str,
+    "fetched_at": str,
+    "updated_at": str,
+    "version": int,
+    "notes": str,
+}
+
+PAGE_COLUMNS = {
+    "url": str,
+    "status": int,
+    "fetched_at": str,
+    "content_type": str,
+    "warc_filename": str,
+    "warc_record_offset": int,
+    "payload_digest": str,
+    "record_type": str,
+    "etag": str,
+    "last_modified": str,
+    "site": str,
+}
+
+
+@dataclass
+class Rows:
+    """What processing one archived response produces, ready to store."""
+
+    page: dict[str, Any]
+    report: dict[str, Any] | None = None
+    cells: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    attachment: dict[str, Any] | None = None
+
+
+@dataclass
+class SaveResult:
+    """How a save changed the database: the CLI summary counts these."""
+
+    report_id: int | None = None
+    new: bool = False
+    changed: bool = False
+    duplicate_of: int | None = None
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def open_db(path: str | Path) -> sqlite_utils.Database:
+    """Open (and create or migrate) the database at `path`."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(path) if str(path) != ":memory:" else sqlite_utils.Database(memory=True)
+    if str(path) != ":memory:":
+        db.enable_wal()
+    db.execute("PRAGMA busy_timeout = 30000")
+    ensure_schema(db)
+    return db
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create every table, index and the trigram full-text index if missing."""
+    db["pages"].create(PAGE_COLUMNS, pk="url", if_not_exists=True)
+    db["reports"].create(REPORT_COLUMNS, pk="id", if_not_exists=True)
+    db["reports"].create_index(["url"], unique=True, if_not_exists=True)
+    db["reports"].create_index(["content_key"], if_not_exists=True)
+    db["report_cells"].create(
+        {"report_id": int, "section": str, "row_key": str, "col_key": str, "value": float, "raw": str},
+        foreign_keys=[("report_id", "reports", "id")],
+        if_not_exists=True,
+    )
+    db["report_cells"].create_index(["report_id"], if_not_exists=True)
+    db["report_checks"].create(
+        {"report_id": int, "check": str, "ok": int, "detail": str},
+        foreign_keys=[("report_id", "reports", "id")],
+        if_not_exists=True,
+    )
+    db["report_checks"].create_index(["report_id"], if_not_exists=True)
+    db["report_aliases"].create(
+        {"url": str, "report_id": int, "first_seen": str}, pk="url", if_not_exists=True
+    )
+    db["report_versions"].create(
+        {
+            "report_id": int,
+            "version": int,
+            "url": str,
+            "payload_digest": str,
+            "fetched_at": str,
+            "warc_filename": str,
+            "warc_record_offset": int,
+            "consistent": int,
+            "cells": str,
+            "checks": str,
+        },
+        if_not_exists=True,
+    )
+    db["report_versions"].create_index(["report_id"], if_not_exists=True)
+    db["attachments"].create(
+        {
+            "url": str,
+            "report_url": str,
+            "source_type": str,
+            "status": int,
+            "content_type": str,
+            "fetched_at": str,
+            "warc_filename": str,
+            "warc_record_offset": int,
+            "payload_digest": str,
+            "site": str,
+        },
+        pk="url",
+        if_not_exists=True,
+    )
+    db["crawls"].create(
+        {
+            "id": int,
+            "command": str,
+            "started": str,
+            "ended": str,
+            "pages": int,
+            "reports_found": int,
+            "new_reports": int,
+            "changed_reports": int,
+            "unparsed": int,
+            "inconsistent": int,
+            "errors": int,
+            "error_kinds": str,
+            "exit_status": int,
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    if "reports_fts" not in db.table_names():
+        # unicode61 splits nothing in Chinese text; trigram finds any 3+ character phrase.
+        db["reports"].enable_fts(["title", "text"], tokenize="trigram", create_triggers=True)
+
+
+def content_key(report: dict[str, Any], cells: list[dict[str, Any]]) -> str:
+    """Identity of a report's content, so one report under two URLs is stored once.
+
+    Tables are what users come for: the same body, year and cells mean the same report. Without
+    cells the clean text decides.
+    """
+    if cells:
+        basis = [report.get("organization"), report.get("year"), report.get("format")]
+        basis += sorted((c["section"], c["row_key"], c["col_key"], c["raw"]) for c in cells)
+    else:
+        text = "".join((report.get("text") or "").split())
+        basis = [report.get("title"), text]
+    return hashlib.sha1(json.dumps(basis, ensure_ascii=False).encode()).hexdigest()
+
+
+def save_page(db: sqlite_utils.Database, page: dict[str, Any]) -> None:
+    """Upsert the latest fetch of a URL."""
+    db["pages"].upsert(page, pk="url", alter=True)
+
+
+def save_rows(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
+    """Store everything one archived response produced, atomically."""
+    with db.atomic():
+        save_page(db, rows.page)
+        if rows.attachment is not None:
+            db["attachments"].upsert(rows.attachment, pk="url", alter=True)
+        if rows.report is None:
+            return SaveResult()
+        return _save_report(db, rows)
+
+
+def _save_report(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
+    report = dict(rows.report or {})
+    report["content_key"] = content_key(report, rows.cells)
+    report["updated_at"] = now_iso()
+    existing = _find_report(db, report["url"], report["content_key"])
+    if existing is None:
+        report["version"] = 1
+        report.pop("id", None)
+        report_id = db["reports"].insert(report, alter=True).last_pk
+        _replace_cells(db, report_id, rows)
+        return SaveResult(report_id=report_id, new=True)
+    if existing["url"] != report["url"]:
+        db["report_aliases"].upsert(
+            {"url": report["url"], "report_id": existing["id"], "first_seen": now_iso()}, pk="url"
+        )
+        return SaveResult(report_id=existing["id"], duplicate_of=existing["id"])
+    changed = existing["content_key"] != report["content_key"]
+    if changed:
+        _keep_version(db, existing)
+        report["version"] = (existing["version"] or 1) + 1
+    else:
+        report["version"] = existing["version"] or 1
+    db["reports"].update(existing["id"], report, alter=True)
+    _replace_cells(db, existing["id"], rows)
+    return SaveResult(report_id=existing["id"], changed=changed)
+
+
+def _find_report(db: sqlite_utils.Database, url: str, key: str) -> dict[str, Any] | None:
+    for row in db.query("select * from reports where url = ?", [url]):
+        return row
+    for row in db.query("select r.* from report_aliases a join reports r on r.id = a.report_id "
+                        "where a.url = ?", [url]):
+        return row
+    for row in db.query("select * from reports where content_key = ? order by id limit 1", [key]):
+        return row
+    return None
+
+
+def _keep_version(db: sqlite_utils.Database, existing: dict[str, Any]) -> None:
+    """Copy the stored version of a report (its cells and checks) into report_versions."""
+    cells = list(
+        db.query(
+            "select section, row_key, col_key, value, raw from report_cells where report_id = ?",
+            [existing["id"]],
+        )
+    )
+    checks = list(
+        db.query("select check, ok, detail from report_checks where report_id = ?", [existing["id"]])
+    )
+    db["report_versions"].insert(
+        {
+            "report_id": existing["id"],
+            "version": existing["version"] or 1,
+            "url": existing["url"],
+            "payload_digest": existing["payload_digest"],
+            "fetched_at": existing["fetched_at"],
+            "warc_filename": existing["warc_filename"],
+            "warc_record_offset": existing["warc_record_offset"],
+            "consistent": existing["consistent"],
+            "cells": json.dumps(cells, ensure_ascii=False),
+            "checks": json.dumps(checks, ensure_ascii=False),
+        }
+    )
+
+
+def _replace_cells(db: sqlite_utils.Database, report_id: int, rows: Rows) -> None:
+    db["report_cells"].delete_where("report_id = ?", [report_id])
+    db["report_checks"].delete_where("report_id = ?", [report_id])
+    if rows.cells:
+        db["report_cells"].insert_all({**c, "report_id": report_id} for c in rows.cells)
+    if rows.checks:
+        db["report_checks"].insert_all({**c, "report_id": report_id} for c in rows.checks)
+
+
+def search(db: sqlite_utils.Database, phrase: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Reports whose title or text contains `phrase`.
+
+    The trigram index answers phrases of three or more characters; shorter ones fall back to LIKE.
+    """
+    if len(phrase) >= 3:
+        sql = (
+            "select reports.id, reports.url, reports.title from reports "
+            "join reports_fts on reports_fts.rowid = reports.id "
+            "where reports_fts match ? order by reports.id limit ?"
+        )
+        return list(db.query(sql, [db.quote_fts(phrase), limit]))
+    like = f"%{phrase}%"
+    sql = "select id, url, title from reports where title like ? or text like ? limit ?"
+    return list(db.query(sql, [like, like, limit]))
