@@ -21,8 +21,14 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--data, -v/--verbose and --log-file, shared by every command that runs a crawl."""
 
-    @click.option("--data", "data", default="data", show_default=True,
-                  type=click.Path(file_okay=False, path_type=Path), help="Data folder.")
+    @click.option(
+        "--data",
+        "data",
+        default="data",
+        show_default=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Data folder.",
+    )
     @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
     @click.option("--log-file", type=click.Path(dir_okay=False), help="Write the log here.")
     @functools.wraps(func)
@@ -64,20 +70,28 @@ def read_sites(path: Path | None) -> list[dict[str, str]]:
 
 @cli.command()
 @click.argument("urls", nargs=-1)
-@click.option("--sites", "sites_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Site list file (name<TAB>url<TAB>region per line).")
+@click.option(
+    "--sites",
+    "sites_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Site list file (name<TAB>url<TAB>region per line).",
+)
 @click.option("--max-pages", type=int, default=0, help="Stop after this many pages (0: no limit).")
 @common_options
-def crawl(urls: tuple[str, ...], sites_file: Path | None, max_pages: int, data: Path,
-          verbose: bool, log_file: str | None) -> None:
+def crawl(
+    urls: tuple[str, ...],
+    sites_file: Path | None,
+    max_pages: int,
+    data: Path,
+    verbose: bool,
+    log_file: str | None,
+) -> None:
     """The scheduled (nightly) job: find, archive and parse every annual report of the portals."""
-    if urls:
-        sites = [{"name": u, "url": u, "region": ""} for u in urls]
-    else:
-        sites = read_sites(sites_file)
+    sites = [{"name": u, "url": u, "region": ""} for u in urls] or read_sites(sites_file)
     overrides = {"CLOSESPIDER_PAGECOUNT": max_pages} if max_pages else {}
-    status = run_spider("crawl", "portals", DataPaths(data), {"sites": sites}, overrides,
-                        verbose, log_file)
+    status = run_spider(
+        "crawl", "portals", DataPaths(data), {"sites": sites}, overrides, verbose, log_file
+    )
     sys.exit(status)
 
 
@@ -87,8 +101,15 @@ def crawl(urls: tuple[str, ...], sites_file: Path | None, max_pages: int, data: 
 @common_options
 def harvest(url: str, max_pages: int, data: Path, verbose: bool, log_file: str | None) -> None:
     """One-off harvest of one site: archive every in-scope page, process its reports."""
-    status = run_spider("harvest", "site", DataPaths(data), {"url": url, "max_pages": max_pages},
-                        None, verbose, log_file)
+    status = run_spider(
+        "harvest",
+        "site",
+        DataPaths(data),
+        {"url": url, "max_pages": max_pages},
+        None,
+        verbose,
+        log_file,
+    )
     sys.exit(status)
 
 
@@ -107,8 +128,12 @@ def replay(paths: tuple[Path, ...], data: Path, verbose: bool, log_file: str | N
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also store the report in this SQLite database.")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also store the report in this SQLite database.",
+)
 def parse(file: Path, db_path: Path | None) -> None:
     """Parse one saved report (.html, .htm, .txt) and print it as JSON."""
     from crawler.parsefile import UnreadableInput, parse_file, store_parsed
@@ -135,8 +160,9 @@ def demo(data: Path, verbose: bool, log_file: str | None, keep_serving: bool) ->
         sites = [{"name": name, "url": url, "region": "demo"} for name, url in portals.urls.items()]
         click.echo("Sample portals: " + ", ".join(f"{s['name']} {s['url']}" for s in sites))
         overrides = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
-        status = run_spider("demo", "portals", DataPaths(data), {"sites": sites}, overrides,
-                            verbose, log_file)
+        status = run_spider(
+            "demo", "portals", DataPaths(data), {"sites": sites}, overrides, verbose, log_file
+        )
         click.echo(demo_epilogue(DataPaths(data)))
         if keep_serving:
             click.echo("Serving until Ctrl-C.")
@@ -152,14 +178,17 @@ def demo(data: Path, verbose: bool, log_file: str | None, keep_serving: bool) ->
 
 def demo_epilogue(paths: DataPaths) -> str:
     """Where the demo's data is and how to look at it."""
-    return "\n".join([
-        "",
-        f"Database: {paths.db}",
-        f"WARC files: {paths.warc_dir}/   CDXJ index: {paths.index}",
-        "Look at it:",
-        f"  sqlite3 {paths.db} 'select id, organization, year, format, consistent, url from reports'",
-        f"  sqlite3 {paths.db} \"select section, row_key, col_key, value, raw from report_cells "
-        "where report_id = 1\"",
-        f"  .venv/bin/warcio index {paths.warc_dir}/*.warc.gz | head",
-        f"  nianbao replay {paths.warc_dir} --data /tmp/nianbao-replayed   # rebuild from WARCs",
-    ])
+    return "\n".join(
+        [
+            "",
+            f"Database: {paths.db}",
+            f"WARC files: {paths.warc_dir}/   CDXJ index: {paths.index}",
+            "Look at it:",
+            f"  sqlite3 {paths.db} \\",
+            "    'select id, organization, year, format, consistent, url from reports'",
+            f"  sqlite3 {paths.db} \\",
+            "    'select section, row_key, col_key, value, raw from report_cells where report_id = 1'",
+            f"  .venv/bin/warcio index {paths.warc_dir}/*.warc.gz | head",
+            f"  nianbao replay {paths.warc_dir} --data /tmp/nianbao-replayed   # rebuild from WARCs",
+        ]
+    )

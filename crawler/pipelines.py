@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from archive.signals import response_archived
 from scrapy.exceptions import DropItem
 
-from archive.signals import response_archived
 from crawler.items import Capture
 from crawler.process import page_row, process_capture
 from crawler.store import open_db, save_page, save_rows

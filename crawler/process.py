@@ -81,8 +81,13 @@ def process_capture(capture: Capture) -> Rows:
 def table_rows(report: Report) -> tuple[list[dict], list[dict]]:
     """The `report_cells` and `report_checks` rows of a parsed report."""
     cells = [
-        {"section": c.section, "row_key": c.row_key, "col_key": c.col_key, "value": c.value,
-         "raw": c.raw}
+        {
+            "section": c.section,
+            "row_key": c.row_key,
+            "col_key": c.col_key,
+            "value": c.value,
+            "raw": c.raw,
+        }
         for c in report.cells
     ]
     checks = [{"check": c.check, "ok": int(c.ok), "detail": c.detail} for c in report.checks]

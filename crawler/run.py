@@ -69,7 +69,9 @@ def data_lock(paths: DataPaths) -> Iterator[None]:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as exc:
         handle.close()
-        raise DataFolderLocked(f"another nianbao run is using {paths.root} (lock {paths.lock})") from exc
+        raise DataFolderLocked(
+            f"another nianbao run is using {paths.root} (lock {paths.lock})"
+        ) from exc
     try:
         handle.seek(0)
         handle.truncate()
@@ -81,8 +83,12 @@ def data_lock(paths: DataPaths) -> Iterator[None]:
         handle.close()
 
 
-def build_settings(paths: DataPaths, overrides: dict[str, Any] | None = None,
-                   verbose: bool = False, log_file: str | None = None) -> Settings:
+def build_settings(
+    paths: DataPaths,
+    overrides: dict[str, Any] | None = None,
+    verbose: bool = False,
+    log_file: str | None = None,
+) -> Settings:
     """Project settings with the data folder and command-line choices at 'cmdline' priority."""
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     settings = get_project_settings()
@@ -134,7 +140,8 @@ class Summary:
         error_text = ", ".join(f"{k}={v}" for k, v in sorted(errors.items())) or "none"
         return [
             f"nianbao {self.command}: pages={self.count('nianbao/pages')} "
-            f"reports={self.count('nianbao/reports_found')} new={self.count('nianbao/reports_new')} "
+            f"reports={self.count('nianbao/reports_found')} "
+            f"new={self.count('nianbao/reports_new')} "
             f"changed={self.count('nianbao/reports_changed')} "
             f"unparsed={self.count('nianbao/reports_unparsed')} "
             f"inconsistent={self.count('nianbao/reports_inconsistent')} "
@@ -163,9 +170,15 @@ class Summary:
         db.close()
 
 
-def run_spider(command: str, spider: str, paths: DataPaths, spider_args: dict[str, Any],
-               overrides: dict[str, Any] | None = None, verbose: bool = False,
-               log_file: str | None = None) -> int:
+def run_spider(
+    command: str,
+    spider: str,
+    paths: DataPaths,
+    spider_args: dict[str, Any],
+    overrides: dict[str, Any] | None = None,
+    verbose: bool = False,
+    log_file: str | None = None,
+) -> int:
     """Crawl with one spider under the data-folder lock; print the summary; return exit status."""
     from scrapy.crawler import AsyncCrawlerProcess
 

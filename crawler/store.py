@@ -82,7 +82,11 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     """Open (and create or migrate) the database at `path`."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite_utils.Database(path) if str(path) != ":memory:" else sqlite_utils.Database(memory=True)
+    db = (
+        sqlite_utils.Database(path)
+        if str(path) != ":memory:"
+        else sqlite_utils.Database(memory=True)
+    )
     if str(path) != ":memory:":
         db.enable_wal()
     db.execute("PRAGMA busy_timeout = 30000")
@@ -97,7 +101,14 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     db["reports"].create_index(["url"], unique=True, if_not_exists=True)
     db["reports"].create_index(["content_key"], if_not_exists=True)
     db["report_cells"].create(
-        {"report_id": int, "section": str, "row_key": str, "col_key": str, "value": float, "raw": str},
+        {
+            "report_id": int,
+            "section": str,
+            "row_key": str,
+            "col_key": str,
+            "value": float,
+            "raw": str,
+        },
         foreign_keys=[("report_id", "reports", "id")],
         if_not_exists=True,
     )
@@ -228,8 +239,10 @@ def _save_report(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
 def _find_report(db: sqlite_utils.Database, url: str, key: str) -> dict[str, Any] | None:
     for row in db.query("select * from reports where url = ?", [url]):
         return row
-    for row in db.query("select r.* from report_aliases a join reports r on r.id = a.report_id "
-                        "where a.url = ?", [url]):
+    for row in db.query(
+        "select r.* from report_aliases a join reports r on r.id = a.report_id where a.url = ?",
+        [url],
+    ):
         return row
     for row in db.query("select * from reports where content_key = ? order by id limit 1", [key]):
         return row
@@ -245,7 +258,9 @@ def _keep_version(db: sqlite_utils.Database, existing: dict[str, Any]) -> None:
         )
     )
     checks = list(
-        db.query("select check, ok, detail from report_checks where report_id = ?", [existing["id"]])
+        db.query(
+            'select "check", ok, detail from report_checks where report_id = ?', [existing["id"]]
+        )
     )
     db["report_versions"].insert(
         {

@@ -1,0 +1,98 @@
+"""The SQLite store: one row per report however often it is stored, history kept, Chinese FTS."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.store import Rows, open_db, save_rows, search
+
+
+def make_rows(
+    url: str, value: int = 37, text: str = "兰陵县人民政府2020年政府信息公开工作年度报告"
+) -> Rows:
+    return Rows(
+        page={"url": url, "status": 200, "fetched_at": "2026-11-22T00:00:00Z"},
+        report={
+            "url": url,
+            "title": "兰陵县人民政府2020年政府信息公开工作年度报告",
+            "organization": "兰陵县人民政府",
+            "year": 2020,
+            "format": "2019",
+            "source_type": "html",
+            "text": text,
+            "consistent": 1,
+            "fetched_at": "2026-11-22T00:00:00Z",
+        },
+        cells=[
+            {
+                "section": "requests",
+                "row_key": "new",
+                "col_key": "total",
+                "value": value,
+                "raw": str(value),
+            },
+            {
+                "section": "requests",
+                "row_key": "new",
+                "col_key": "natural_person",
+                "value": value,
+                "raw": str(value),
+            },
+        ],
+        checks=[{"check": "requests.row_total[new]", "ok": 1, "detail": "37 == 37"}],
+    )
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = open_db(tmp_path / "nianbao.db")
+    yield database
+    database.close()
+
+
+def test_storing_twice_keeps_one_report_and_replaces_cells(db):
+    first = save_rows(db, make_rows("http://x.gov.cn/a.html"))
+    second = save_rows(db, make_rows("http://x.gov.cn/a.html"))
+    assert first.new and not second.new and not second.changed
+    assert db["reports"].count == 1
+    assert db["report_cells"].count == 2
+    assert db["report_checks"].count == 1
+    assert db["pages"].count == 1
+
+
+def test_edited_report_updates_cells_and_keeps_history(db):
+    save_rows(db, make_rows("http://x.gov.cn/a.html", value=37))
+    result = save_rows(db, make_rows("http://x.gov.cn/a.html", value=38))
+    assert result.changed
+    values = {r["value"] for r in db.query("select value from report_cells")}
+    assert values == {38}
+    (version,) = list(db.query("select version, cells from report_versions"))
+    assert version["version"] == 1 and '"value": 37' in version["cells"]
+    assert next(db.query("select version from reports"))["version"] == 2
+
+
+def test_same_report_under_two_urls_is_one_report(db):
+    save_rows(db, make_rows("http://x.gov.cn/col/1/a.html"))
+    result = save_rows(db, make_rows("http://x.gov.cn/col/2/a.html"))
+    assert result.duplicate_of is not None
+    assert db["reports"].count == 1
+    aliases = [r["url"] for r in db.query("select url from report_aliases")]
+    assert aliases == ["http://x.gov.cn/col/2/a.html"]
+
+
+def test_fts_finds_three_character_chinese_phrase(db):
+    save_rows(db, make_rows("http://x.gov.cn/a.html", text="本年度依申请公开工作平稳有序"))
+    save_rows(db, make_rows("http://x.gov.cn/b.html", value=5, text="主动公开政府信息"))
+    hits = search(db, "依申请")
+    assert [h["url"] for h in hits] == ["http://x.gov.cn/a.html"]
+    assert search(db, "不存在的词") == []
+    # two characters: below the trigram length, answered by LIKE
+    assert [h["url"] for h in search(db, "平稳")] == ["http://x.gov.cn/a.html"]
+
+
+def test_default_unicode61_tokenizer_would_find_nothing(tmp_path):
+    """Why trigram: the default tokenizer treats a run of Chinese as one token."""
+    database = open_db(tmp_path / "plain.db")
+    database["t"].insert({"id": 1, "text": "本年度依申请公开工作平稳有序"}, pk="id")
+    database["t"].enable_fts(["text"])
+    assert list(database["t"].search("依申请")) == []
