@@ -185,10 +185,12 @@ def demo_epilogue(paths: DataPaths) -> str:
             f"WARC files: {paths.warc_dir}/   CDXJ index: {paths.index}",
             "Look at it:",
             f"  sqlite3 {paths.db} \\",
-            "    'select id, organization, year, format, consistent, url from reports'",
+            "    'select id, organization, year, format, consistent, url",
+            "     from reports'",
             f"  sqlite3 {paths.db} \\",
-            "    'select section, row_key, col_key, value, raw from report_cells where report_id = 1'",
+            "    'select section, row_key, col_key, value, raw",
+            "     from report_cells where report_id = 1'",
             f"  .venv/bin/warcio index {paths.warc_dir}/*.warc.gz | head",
-            f"  nianbao replay {paths.warc_dir} --data /tmp/nianbao-replayed   # rebuild from WARCs",
+            f"  nianbao replay {paths.warc_dir} --data /tmp/nianbao-replayed  # rebuild",
         ]
     )

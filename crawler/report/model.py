@@ -52,5 +52,7 @@ class Report:
             "sections": self.sections,
             "notes": self.notes,
             "cells": [asdict(c) for c in self.cells],
-            "checks": [{"check": c.check, "ok": int(c.ok), "detail": c.detail} for c in self.checks],
+            "checks": [
+                {"check": c.check, "ok": int(c.ok), "detail": c.detail} for c in self.checks
+            ],
         }
