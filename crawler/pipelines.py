@@ -22,6 +22,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+def revisit_extra(location: dict) -> dict:
+    """Capture extras for a WARC record: its type and, for a revisit, the original's date."""
+    if not location.get("revisit"):
+        return {"record_type": "response"}
+    refers_to = location.get("refers_to") or {}
+    return {"record_type": "revisit", "content_date": refers_to.get("date")}
+
+
 class StorePipeline:
     """Runs `process_capture` on every Capture item and saves the rows with sqlite-utils."""
 
@@ -63,8 +71,9 @@ class StorePipeline:
             fetched_at=location.get("date") or "",
             warc_filename=location.get("filename"),
             warc_record_offset=location.get("offset"),
-            payload_digest=location.get("payload_digest"),
-            extra={"record_type": "revisit" if location.get("revisit") else "response"},
+            payload_digest=location.get("payload_digest")
+            or (location.get("refers_to") or {}).get("payload_digest"),
+            extra=revisit_extra(location),
         )
         save_page(self.db, page_row(capture))
         self.stats.inc_value("nianbao/pages")

@@ -39,6 +39,7 @@ def page_row(capture: Capture) -> dict:
         "etag": capture.header("ETag"),
         "last_modified": capture.header("Last-Modified"),
         "site": site_of(capture.url),
+        "content_date": capture.extra.get("content_date") or capture.fetched_at,
     }
 
 

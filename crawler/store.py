@@ -33,6 +33,7 @@ REPORT_COLUMNS = {
     "payload_digest": str,
     "content_key": str,
     "fetched_at": str,
+    "last_seen": str,
     "updated_at": str,
     "version": int,
     "notes": str,
@@ -50,6 +51,7 @@ PAGE_COLUMNS = {
     "etag": str,
     "last_modified": str,
     "site": str,
+    "content_date": str,
 }
 
 
@@ -194,7 +196,13 @@ def content_key(report: dict[str, Any], cells: list[dict[str, Any]]) -> str:
 
 
 def save_page(db: sqlite_utils.Database, page: dict[str, Any]) -> None:
-    """Upsert the latest fetch of a URL."""
+    """Upsert the latest fetch of a URL.
+
+    A revisit (304 or unchanged payload) carries no validators or payload of its own: what it
+    leaves empty keeps the values of the full capture it refers to.
+    """
+    if page.get("record_type") == "revisit":
+        page = {k: v for k, v in page.items() if v is not None}
     db["pages"].upsert(page, pk="url", alter=True)
 
 
@@ -231,6 +239,10 @@ def _save_report(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
         report["version"] = (existing["version"] or 1) + 1
     else:
         report["version"] = existing["version"] or 1
+        # Unchanged content: keep pointing at the full capture, not at a revisit record.
+        report["last_seen"] = report.get("fetched_at")
+        for key in ("warc_filename", "warc_record_offset", "payload_digest", "fetched_at"):
+            report[key] = existing[key]
     db["reports"].update(existing["id"], report, alter=True)
     _replace_cells(db, existing["id"], rows)
     return SaveResult(report_id=existing["id"], changed=changed)
