@@ -48,12 +48,15 @@ SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
 DEPTH_PRIORITY = 0
 
 DOWNLOADER_MIDDLEWARES = {
+    # Nightly runs: known reports are skipped or fetched conditionally (before robots, at 100).
+    "crawler.incremental.IncrementalMiddleware": 90,
     # GBK pages with a missing or wrong charset declaration (after decompression at 590).
     "crawler.charset.CharsetFixMiddleware": 580,
 }
 
 EXTENSIONS = {
     "archive.extension.WarcArchiver": 100,
+    "crawler.progress.Progress": 500,
 }
 
 ITEM_PIPELINES = {
@@ -68,3 +71,6 @@ WARC_PREFIX = "nianbao"
 WARC_MAX_SIZE = 1_000_000_000
 NIANBAO_DB = "data/nianbao.db"
 NIANBAO_MAX_DEPTH = 6  # clicks from the home page; reports sit 3-5 deep
+NIANBAO_INCREMENTAL = True
+NIANBAO_REFRESH_DAYS = 0.0  # >0: known reports fetched within this many days are not re-fetched
+NIANBAO_PROGRESS_INTERVAL = 30.0  # seconds between progress log lines when not on a terminal
