@@ -150,6 +150,26 @@ def parse(file: Path, db_path: Path | None) -> None:
 
 
 @cli.command()
+@click.option(
+    "--data",
+    "data",
+    default="data",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data folder.",
+)
+@click.option("--port", type=int, default=8080, show_default=True)
+def browse(data: Path, port: int) -> None:
+    """Browse the archived pages in pywb (its own venv), on 127.0.0.1."""
+    from crawler.browse import PywbMissing, serve
+
+    try:
+        sys.exit(serve(data, port=port))
+    except PywbMissing as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@cli.command()
 @common_options
 @click.option("--keep-serving", is_flag=True, help="Keep the sample portals up after the crawl.")
 def demo(data: Path, verbose: bool, log_file: str | None, keep_serving: bool) -> None:
