@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -18,8 +21,42 @@ from crawler.run import EXIT_FAILED, EXIT_USAGE, DataPaths, run_spider
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
+@dataclass
+class RunOptions:
+    """The options every crawling command shares."""
+
+    paths: DataPaths
+    verbose: bool = False
+    log_file: str | None = None
+    settings: dict[str, str] = field(default_factory=dict)
+
+    def run(
+        self,
+        command: str,
+        spider: str,
+        spider_args: dict[str, Any],
+        defaults: dict[str, Any] | None = None,
+    ) -> int:
+        """Run a spider; `-s` settings win over the command's own defaults."""
+        overrides = {**(defaults or {}), **self.settings}
+        return run_spider(
+            command, spider, self.paths, spider_args, overrides, self.verbose, self.log_file
+        )
+
+
+def setting_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
+    """`-s NAME=VALUE` pairs as a settings dict (Scrapy converts types when read)."""
+    overrides = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise click.UsageError(f"-s expects NAME=VALUE, got {pair!r}")
+        overrides[name.strip()] = value
+    return overrides
+
+
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--data, -v/--verbose and --log-file, shared by every command that runs a crawl."""
+    """--data, -v/--verbose, --log-file and -s, folded into one `opts: RunOptions` argument."""
 
     @click.option(
         "--data",
@@ -31,9 +68,25 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )
     @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
     @click.option("--log-file", type=click.Path(dir_okay=False), help="Write the log here.")
+    @click.option(
+        "-s",
+        "--set",
+        "settings",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Override a Scrapy/nianbao setting (repeatable).",
+    )
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
+    def wrapper(
+        *args: Any,
+        data: Path,
+        verbose: bool,
+        log_file: str | None,
+        settings: tuple[str, ...],
+        **kwargs: Any,
+    ) -> Any:
+        opts = RunOptions(DataPaths(data), verbose, log_file, setting_overrides(settings))
+        return func(*args, opts=opts, **kwargs)
 
     return wrapper
 
@@ -78,49 +131,30 @@ def read_sites(path: Path | None) -> list[dict[str, str]]:
 )
 @click.option("--max-pages", type=int, default=0, help="Stop after this many pages (0: no limit).")
 @common_options
-def crawl(
-    urls: tuple[str, ...],
-    sites_file: Path | None,
-    max_pages: int,
-    data: Path,
-    verbose: bool,
-    log_file: str | None,
-) -> None:
+def crawl(urls: tuple[str, ...], sites_file: Path | None, max_pages: int, opts: RunOptions) -> None:
     """The scheduled (nightly) job: find, archive and parse every annual report of the portals."""
     sites = [{"name": u, "url": u, "region": ""} for u in urls] or read_sites(sites_file)
-    overrides = {"CLOSESPIDER_PAGECOUNT": max_pages} if max_pages else {}
-    status = run_spider(
-        "crawl", "portals", DataPaths(data), {"sites": sites}, overrides, verbose, log_file
-    )
-    sys.exit(status)
+    defaults = {"CLOSESPIDER_PAGECOUNT": max_pages} if max_pages else {}
+    sys.exit(opts.run("crawl", "portals", {"sites": sites}, defaults))
 
 
 @cli.command()
 @click.argument("url")
 @click.option("--max-pages", type=int, default=0, help="Stop after this many pages (0: no limit).")
 @common_options
-def harvest(url: str, max_pages: int, data: Path, verbose: bool, log_file: str | None) -> None:
+def harvest(url: str, max_pages: int, opts: RunOptions) -> None:
     """One-off harvest of one site: archive every in-scope page, process its reports."""
-    status = run_spider(
-        "harvest",
-        "site",
-        DataPaths(data),
-        {"url": url, "max_pages": max_pages},
-        None,
-        verbose,
-        log_file,
-    )
-    sys.exit(status)
+    sys.exit(opts.run("harvest", "site", {"url": url, "max_pages": max_pages}))
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @common_options
-def replay(paths: tuple[Path, ...], data: Path, verbose: bool, log_file: str | None) -> None:
+def replay(paths: tuple[Path, ...], opts: RunOptions) -> None:
     """Rebuild pages, reports, cells and checks from WARC files or folders alone."""
     from crawler.replay import replay_paths
 
-    summary = replay_paths(list(paths), DataPaths(data), verbose=verbose, log_file=log_file)
+    summary = replay_paths(list(paths), opts.paths, verbose=opts.verbose)
     for line in summary.lines():
         click.echo(line)
     sys.exit(summary.exit_status())
@@ -172,27 +206,22 @@ def browse(data: Path, port: int) -> None:
 @cli.command()
 @common_options
 @click.option("--keep-serving", is_flag=True, help="Keep the sample portals up after the crawl.")
-def demo(data: Path, verbose: bool, log_file: str | None, keep_serving: bool) -> None:
+def demo(opts: RunOptions, keep_serving: bool) -> None:
     """Serve the bundled sample portals on 127.0.0.1 and crawl them into --data."""
     from crawler.portal_server import SamplePortals
 
     with SamplePortals() as portals:
         sites = [{"name": name, "url": url, "region": "demo"} for name, url in portals.urls.items()]
         click.echo("Sample portals: " + ", ".join(f"{s['name']} {s['url']}" for s in sites))
-        overrides = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
-        status = run_spider(
-            "demo", "portals", DataPaths(data), {"sites": sites}, overrides, verbose, log_file
-        )
-        click.echo(demo_epilogue(DataPaths(data)))
+        # Our own loopback server: no need to wait between requests.
+        defaults = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
+        status = opts.run("demo", "portals", {"sites": sites}, defaults)
+        click.echo(demo_epilogue(opts.paths))
         if keep_serving:
             click.echo("Serving until Ctrl-C.")
-            try:
-                import time
-
+            with contextlib.suppress(KeyboardInterrupt):
                 while True:
                     time.sleep(3600)
-            except KeyboardInterrupt:
-                pass
     sys.exit(status)
 
 
