@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from archive.signals import response_archived
 from scrapy.exceptions import DropItem
 
+from archive.signals import response_archived
 from crawler.items import Capture
-from crawler.process import page_row, process_capture
+from crawler.process import outcome_keys, page_row, process_capture
 from crawler.store import open_db, save_page, save_rows
 
 if TYPE_CHECKING:
@@ -91,22 +91,6 @@ class StorePipeline:
             self.stats.inc_value(f"nianbao/errors/process/{type(exc).__name__}")
             logger.exception("could not process %s", item.url)
             raise DropItem(f"processing failed: {item.url}: {exc}") from exc
-        self._count(rows, result)
+        for key in outcome_keys(rows, result):
+            self.stats.inc_value(key)
         return item
-
-    def _count(self, rows: Any, result: Any) -> None:
-        if rows.attachment is not None:
-            self.stats.inc_value("nianbao/attachments")
-        if rows.report is None:
-            return
-        self.stats.inc_value("nianbao/reports_found")
-        if result.new:
-            self.stats.inc_value("nianbao/reports_new")
-        if result.changed:
-            self.stats.inc_value("nianbao/reports_changed")
-        if result.duplicate_of is not None:
-            self.stats.inc_value("nianbao/reports_duplicate")
-        if not rows.cells:
-            self.stats.inc_value("nianbao/reports_unparsed")
-        if rows.report.get("consistent") == 0:
-            self.stats.inc_value("nianbao/reports_inconsistent")

@@ -14,7 +14,7 @@ from crawler.extract import attachment_type, clean_text, decode_html, headings, 
 from crawler.items import Capture
 from crawler.report import Report, parse_html
 from crawler.scope import is_report_title
-from crawler.store import Rows
+from crawler.store import Rows, SaveResult
 
 HTML_TYPES = {"text/html", "application/xhtml+xml", ""}
 
@@ -109,3 +109,24 @@ def attachment_row(capture: Capture, kind: str) -> dict:
         "payload_digest": capture.payload_digest,
         "site": site_of(capture.url),
     }
+
+
+def outcome_keys(rows: Rows, result: SaveResult) -> list[str]:
+    """The stats keys one processed response adds to a run's summary (crawl and replay alike)."""
+    keys = []
+    if rows.attachment is not None:
+        keys.append("nianbao/attachments")
+    if rows.report is None:
+        return keys
+    keys.append("nianbao/reports_found")
+    if result.new:
+        keys.append("nianbao/reports_new")
+    if result.changed:
+        keys.append("nianbao/reports_changed")
+    if result.duplicate_of is not None:
+        keys.append("nianbao/reports_duplicate")
+    if not rows.cells:
+        keys.append("nianbao/reports_unparsed")
+    if rows.report.get("consistent") == 0:
+        keys.append("nianbao/reports_inconsistent")
+    return keys
