@@ -1,0 +1,75 @@
+"""Shared helpers for the end-to-end tests: run the real CLI in a subprocess, read results."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = Path(__file__).resolve().parent / "seeds"
+
+# Loopback portals need no politeness delay; the rest of the settings are the real ones.
+FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
+
+
+def nianbao(
+    *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m crawler ARGS` (one reactor per process, so always a subprocess)."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        full_env.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=full_env,
+        check=False,
+    )
+
+
+def truth_cells(tables: dict[str, Any]) -> dict[tuple[str, str, str], tuple[Any, str]]:
+    """truth.json tables → {(section, row, col): (value, raw)}; a plain number is its own raw."""
+    cells = {}
+    for section, rows in tables.items():
+        if rows is None:
+            continue
+        for row, cols in rows.items():
+            for col, cell in cols.items():
+                if isinstance(cell, dict):
+                    cells[(section, row, col)] = (cell["value"], cell["raw"])
+                else:
+                    cells[(section, row, col)] = (cell, number_text(cell))
+    return cells
+
+
+def number_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def stored_cells(db: sqlite_utils.Database, report_id: int) -> dict[tuple[str, str, str], tuple]:
+    rows = db.query(
+        "select section, row_key, col_key, value, raw from report_cells where report_id = ?",
+        [report_id],
+    )
+    return {(r["section"], r["row_key"], r["col_key"]): (r["value"], r["raw"]) for r in rows}
+
+
+def same_value(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is b
+    return abs(float(a) - float(b)) < 1e-9
+
+
+def load_truth() -> dict[str, Any]:
+    return json.loads((SEEDS / "truth.json").read_text(encoding="utf-8"))

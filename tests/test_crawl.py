@@ -1,0 +1,161 @@
+"""End to end: `nianbao crawl` over the mock portals, then the database and the WARCs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlite_utils
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler.portal_server import SamplePortals
+from tests.helpers import FAST, nianbao, same_value, stored_cells, truth_cells
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Crawl:
+    portals: SamplePortals
+    data: Path
+    result: subprocess.CompletedProcess[str]
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        return sqlite_utils.Database(self.data / "nianbao.db")
+
+    def report_by_url(self, url: str) -> dict[str, Any] | None:
+        db = self.db
+        for row in db.query("select * from reports where url = ?", [url]):
+            return row
+        for row in db.query(
+            "select r.* from report_aliases a join reports r on r.id = a.report_id where a.url = ?",
+            [url],
+        ):
+            return row
+        return None
+
+
+@pytest.fixture(scope="module")
+def crawl(tmp_path_factory: pytest.TempPathFactory):
+    data = tmp_path_factory.mktemp("crawl") / "data"
+    with SamplePortals() as portals:
+        result = nianbao("crawl", *portals.urls.values(), "--data", str(data), *FAST)
+        yield Crawl(portals, data, result)
+
+
+def test_crawl_exits_cleanly_with_a_summary(crawl: Crawl):
+    assert crawl.result.returncode == 0, crawl.result.stderr[-3000:]
+    summary = [
+        line for line in crawl.result.stdout.splitlines() if line.startswith("nianbao crawl:")
+    ]
+    assert summary, crawl.result.stdout
+    expected = len({r["url"] for r in crawl.portals.expected["reports"]})
+    assert f"new={expected} " in summary[0]
+
+
+def test_every_report_found_with_its_cells(crawl: Crawl):
+    for report in crawl.portals.expected["reports"]:
+        row = crawl.report_by_url(report["url"])
+        assert row is not None, f"report not found: {report['url']}"
+        assert row["year"] == report["year"]
+        assert row["format"] == report["format"]
+        assert row["organization"] == report["organization"]
+        want = truth_cells(report["tables"])
+        got = stored_cells(crawl.db, row["id"])
+        assert set(got) == set(want), report["url"]
+        for key, (value, raw) in want.items():
+            assert same_value(got[key][0], value), (report["url"], key, got[key], value)
+            assert got[key][1] == raw, (report["url"], key, got[key], raw)
+
+
+def test_one_report_per_content(crawl: Crawl):
+    expected = {r["url"] for r in crawl.portals.expected["reports"]}
+    assert crawl.db["reports"].count == len(expected)
+    for report in crawl.portals.expected["reports"]:
+        for alias in report.get("also_at_urls", []):
+            row = crawl.report_by_url(alias)
+            assert row is not None and row["url"] == report["url"]
+
+
+def test_no_distractor_is_a_report(crawl: Crawl):
+    urls = {r["url"] for r in crawl.db.query("select url from reports")}
+    for distractor in crawl.portals.expected["distractors"]:
+        assert distractor["url"] not in urls
+
+
+def test_robots_txt_disallowed_paths_never_requested(crawl: Crawl):
+    requested = {(e.site, e.path.split("?")[0]) for e in crawl.portals.log}
+    for item in crawl.portals.expected["disallowed"]:
+        assert (item["site"], item["path"]) not in requested
+    assert ("trs", "/robots.txt") in requested
+
+
+def test_nothing_requested_off_site(crawl: Crawl):
+    assert [e for e in crawl.portals.log if e.site == "offsite"] == []
+
+
+def test_user_agent_is_honest(crawl: Crawl):
+    agents = {e.headers.get("User-Agent", "") for e in crawl.portals.log}
+    assert agents and all(a.startswith("nianbao/") for a in agents)
+
+
+def test_warc_files_pass_warcio_check(crawl: Crawl):
+    files = sorted((crawl.data / "warc").glob("*.warc.gz"))
+    assert files
+    warcio = Path(sys.executable).parent / "warcio"
+    result = subprocess.run(
+        [str(warcio), "check", *map(str, files)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_each_report_offset_reads_back_its_own_response(crawl: Crawl):
+    for row in crawl.db.query("select url, warc_filename, warc_record_offset from reports"):
+        path = crawl.data / "warc" / row["warc_filename"]
+        with path.open("rb") as fh:
+            fh.seek(row["warc_record_offset"])
+            record = next(iter(ArchiveIterator(fh)))
+            assert record.rec_type == "response"
+            assert record.rec_headers.get_header("WARC-Target-URI") == row["url"]
+
+
+def test_every_report_url_is_in_the_cdxj_index(crawl: Crawl):
+    index = (crawl.data / "index.cdxj").read_text(encoding="utf-8").splitlines()
+    assert index == sorted(index)
+    indexed = {json.loads(line.split(" ", 2)[2])["url"] for line in index}
+    for row in crawl.db.query("select url from reports"):
+        assert row["url"] in indexed
+
+
+def test_pages_record_redirects_and_404s(crawl: Crawl):
+    statuses = {r["url"]: r["status"] for r in crawl.db.query("select url, status from pages")}
+    for item in crawl.portals.expected["not_found"]:
+        assert statuses.get(item["url"]) == 404
+    for item in crawl.portals.expected["redirects"]:
+        assert statuses.get(item["from_url"]) in (301, 302)
+
+
+def test_attachments_archived_with_their_type(crawl: Crawl):
+    rows = {r["url"]: r for r in crawl.db.query("select * from attachments")}
+    for item in crawl.portals.expected["attachments"]:
+        assert item["url"] in rows, item
+        assert rows[item["url"]]["source_type"] == item["source_type"]
+        assert rows[item["url"]]["report_url"] == item["report_url"]
+
+
+def test_gbk_reports_decode(crawl: Crawl):
+    titles = [r["title"] for r in crawl.db.query("select title from reports")]
+    assert all("\ufffd" not in (t or "") for t in titles)
+    assert all("年" in (t or "") for t in titles)
+
+
+def test_crawls_table_records_the_run(crawl: Crawl):
+    (run,) = list(crawl.db.query("select * from crawls"))
+    assert run["command"] == "crawl" and run["exit_status"] == 0
+    assert run["new_reports"] == crawl.db["reports"].count
