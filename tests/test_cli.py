@@ -1,0 +1,134 @@
+"""The command line: `nianbao parse` exit codes and storage, help and version, site lists."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from click.testing import CliRunner
+
+from crawler.cli import cli, read_sites
+from tests.helpers import SEEDS, load_truth, nianbao
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_version_and_help(runner: CliRunner):
+    assert runner.invoke(cli, ["--version"]).output.startswith("nianbao, version ")
+    result = runner.invoke(cli, ["--help"])
+    for command in ("crawl", "harvest", "replay", "parse", "demo", "browse"):
+        assert command in result.output
+
+
+def test_every_command_is_in_the_readme(runner: CliRunner):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for name, command in cli.commands.items():
+        assert f"nianbao {name}" in readme, name
+        assert command.help, name
+
+
+def test_parse_seed_prints_json_and_exits_0(runner: CliRunner):
+    seed = SEEDS / "004_7f5a90e893934992.txt"
+    result = runner.invoke(cli, ["parse", str(seed)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    truth = load_truth()["004_7f5a90e893934992.txt"]
+    assert data["organization"] == truth["organization"]
+    assert data["year"] == truth["year"]
+    assert data["format"] == truth["format"]
+    assert data["consistent"] == 1
+    cell = next(
+        c
+        for c in data["cells"]
+        if (c["row_key"], c["col_key"]) == ("procurement", "procurement_amount")
+    )
+    assert cell == {
+        "section": "active",
+        "row_key": "procurement",
+        "col_key": "procurement_amount",
+        "value": 278800,
+        "raw": "27.88亿",
+    }
+    assert {c["check"] for c in data["checks"]} >= {"requests.balance[total]"}
+
+
+def test_parse_twice_into_db_keeps_one_report(runner: CliRunner, tmp_path: Path):
+    seed = SEEDS / "001_b48d038ea651e507.txt"
+    db_path = tmp_path / "p.db"
+    for _ in range(2):
+        assert runner.invoke(cli, ["parse", str(seed), "--db", str(db_path)]).exit_code == 0
+    db = sqlite_utils.Database(db_path)
+    (row,) = list(db.query("select id, url, source_type from reports"))
+    assert row["url"] == seed.resolve().as_uri() and row["source_type"] == "text"
+    cells = db["report_cells"].count
+    assert cells == len(json.loads(runner.invoke(cli, ["parse", str(seed)]).output)["cells"])
+
+
+def test_parse_without_tables_exits_1(runner: CliRunner, tmp_path: Path):
+    page = tmp_path / "notice.html"
+    page.write_text(
+        "<html><title>关于做好2020年政府信息公开工作年度报告编制发布工作的通知</title>"
+        "<body><p>各单位：请按时发布。</p></body></html>",
+        encoding="utf-8",
+    )
+    result = runner.invoke(cli, ["parse", str(page)])
+    assert result.exit_code == 1
+    assert json.loads(result.output)["cells"] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("missing.txt", None), ("garbage.txt", bytes(range(256)) * 64), ("report.pdf", b"%PDF-1.4")],
+)
+def test_parse_unreadable_input_exits_2_with_a_reason(
+    runner: CliRunner, tmp_path: Path, name, content
+):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    result = runner.invoke(cli, ["parse", str(path)])
+    assert result.exit_code == 2
+    assert f"nianbao parse: {path}:" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_python_dash_m_crawler_works():
+    result = nianbao("--version")
+    assert result.returncode == 0 and "nianbao" in result.stdout
+
+
+def test_site_list_file(tmp_path: Path):
+    sites = tmp_path / "sites.tsv"
+    sites.write_text(
+        "# comment\n兰州市人民政府\thttp://www.lanzhou.gov.cn/\t甘肃省\n"
+        "http://www.changle.gov.cn/\n",
+        encoding="utf-8",
+    )
+    assert read_sites(sites) == [
+        {"name": "兰州市人民政府", "url": "http://www.lanzhou.gov.cn/", "region": "甘肃省"},
+        {"name": "http://www.changle.gov.cn/", "url": "http://www.changle.gov.cn/", "region": ""},
+    ]
+    bundled = read_sites(None)
+    names = {s["name"] for s in bundled}
+    assert {
+        "兰陵县人民政府",
+        "昌乐县人民政府",
+        "临沂市兰山区人民政府",
+        "微山县人民政府",
+        "兰州市人民政府",
+    } <= names
+
+
+def test_second_run_on_a_locked_data_folder_exits_3(tmp_path: Path):
+    from crawler.run import DataPaths, data_lock
+
+    data = tmp_path / "data"
+    with data_lock(DataPaths(data)):
+        result = nianbao("crawl", "http://127.0.0.1:9/", "--data", str(data))
+    assert result.returncode == 3
+    assert "another nianbao run is using" in result.stderr
