@@ -44,6 +44,20 @@ class RunOptions:
         )
 
 
+def distributed_settings(redis_url: str) -> dict[str, Any]:
+    """scrapy-redis: one request queue and one seen-set for every worker on the same Redis.
+
+    Each worker keeps its own --data (its own WARCs and database); `nianbao replay` over all
+    workers' WARC folders merges them into one dataset.
+    """
+    return {
+        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        "SCHEDULER_PERSIST": True,
+        "REDIS_URL": redis_url,
+    }
+
+
 def setting_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     """`-s NAME=VALUE` pairs as a settings dict (Scrapy converts types when read)."""
     overrides = {}
@@ -130,11 +144,26 @@ def read_sites(path: Path | None) -> list[dict[str, str]]:
     help="Site list file (name<TAB>url<TAB>region per line).",
 )
 @click.option("--max-pages", type=int, default=0, help="Stop after this many pages (0: no limit).")
+@click.option(
+    "--redis",
+    "redis_url",
+    metavar="URL",
+    help="Share the queue and seen-set with other workers (scrapy-redis), e.g. "
+    "redis://127.0.0.1:6379/0.",
+)
 @common_options
-def crawl(urls: tuple[str, ...], sites_file: Path | None, max_pages: int, opts: RunOptions) -> None:
+def crawl(
+    urls: tuple[str, ...],
+    sites_file: Path | None,
+    max_pages: int,
+    redis_url: str | None,
+    opts: RunOptions,
+) -> None:
     """The scheduled (nightly) job: find, archive and parse every annual report of the portals."""
     sites = [{"name": u, "url": u, "region": ""} for u in urls] or read_sites(sites_file)
     defaults = {"CLOSESPIDER_PAGECOUNT": max_pages} if max_pages else {}
+    if redis_url:
+        defaults.update(distributed_settings(redis_url))
     sys.exit(opts.run("crawl", "portals", {"sites": sites}, defaults))
 
 
