@@ -1,0 +1,223 @@
+"""Text and HTML to one representation: a flat list of cell tokens, each tagged with its row.
+
+Every input shape ends up here. A text line with several TAB-separated fields, an HTML `<tr>`
+and a TSV line inside `<pre>` are *delimited rows*: their cells are known to belong together.
+A line holding one cell (TAB-prefixed, blank-line separated, an HTML paragraph) is a row of one;
+the matcher then groups cells by labels and the template's column counts instead. Line breaks
+inside a label are not repaired here: the matcher joins consecutive cells whose text only forms
+a label together, which covers '本年新\\n公开数量' in every shape alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lxml import etree, html
+
+from crawler.report.schema import heading_of, norm_label, norm_text
+from crawler.report.values import NOT_A_VALUE, clean_raw, parse_value
+
+IMAGE = "\x00IMG"  # token standing for an <img>: a table published as a picture
+
+# Prose, not a cell: sentence punctuation or more text than any template label holds.
+_MAX_LABEL = 48
+
+
+@dataclass(slots=True)
+class Token:
+    """One cell of text with what the matcher needs precomputed once."""
+
+    raw: str  # trimmed published text
+    row: int  # index of the row it came from
+    blank_is_null: bool = False  # an empty HTML <td> is a published blank cell
+    label: str = field(init=False)  # normalised, numbering stripped
+    value: object = field(init=False)  # parse_value(raw) without money scaling
+    heading: str | None = field(init=False)
+    prose: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.label = norm_label(self.raw) if self.raw != IMAGE else ""
+        self.value = parse_value(self.raw) if self.raw != IMAGE else NOT_A_VALUE
+        if self.raw == "" and not self.blank_is_null:
+            self.value = NOT_A_VALUE
+        self.heading = heading_of(self.label) if self.value is NOT_A_VALUE else None
+        self.prose = "。" in self.raw or len(norm_text(self.raw)) > _MAX_LABEL
+
+    @property
+    def is_value(self) -> bool:
+        return self.value is not NOT_A_VALUE
+
+    @property
+    def is_image(self) -> bool:
+        return self.raw == IMAGE
+
+
+@dataclass
+class Doc:
+    """Tokens of a document plus the rows they form (row id -> token indices)."""
+
+    tokens: list[Token]
+    row_len: dict[int, int]  # number of tokens in each row
+
+    def delimited(self, row: int) -> bool:
+        return self.row_len.get(row, 0) > 1
+
+
+def rows_to_doc(rows: list[list[str]], blanks_null: list[bool] | None = None) -> Doc:
+    """Flatten rows of cell texts into tokens; blank text cells are dropped.
+
+    Blank cells carry no information in text (a TAB-only line, a spanned label's empty twin),
+    but a blank HTML table cell is a published empty cell: `blanks_null[i]` keeps those.
+    """
+    tokens: list[Token] = []
+    row_len: dict[int, int] = {}
+    for index, cells in enumerate(rows):
+        keep_blank = bool(blanks_null and blanks_null[index])
+        count = 0
+        for cell in cells:
+            raw = clean_raw(cell)
+            if raw or keep_blank:
+                tokens.append(Token(raw, index, blank_is_null=keep_blank))
+                count += 1
+        if count:
+            row_len[index] = count
+    return Doc(tokens, row_len)
+
+
+def text_rows(text: str) -> list[list[str]]:
+    """Plain text to rows: one row per line, fields split on TABs."""
+    return [line.split("\t") for line in text.splitlines() if line.strip()]
+
+
+# ----- HTML -----------------------------------------------------------------------------------
+
+_BLOCK = frozenset(
+    ["p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd", "section", "article", "header", "footer", "main", "aside", "nav", "blockquote", "table", "tbody", "thead", "tfoot", "caption", "center", "form", "fieldset", "address", "figure", "hr"]
+)
+_SKIP = frozenset({"script", "style", "head", "title", "noscript", "template", "iframe", "object"})
+_CELL = frozenset({"td", "th"})
+
+
+class _Collector:
+    """Walks the tree once (iteratively: 5000 nested divs are fine) and emits rows."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[str]] = []
+        self.blank_null: list[bool] = []
+        self.line: list[str] = []  # text of the current paragraph
+        self.cell: list[str] | None = None  # text of the current <td>
+        self.tr: list[str] | None = None  # cells of the current <tr>
+        self.pre = 0
+        self.skip = 0
+
+    def text(self, chunk: str | None) -> None:
+        if not chunk or self.skip:
+            return
+        if self.cell is not None:
+            self.cell.append(chunk)
+        else:
+            self.line.append(chunk)
+
+    def flush_line(self) -> None:
+        if self.line:
+            joined = "".join(self.line)
+            self.line = []
+            if self.pre:
+                self.rows.extend(text_rows(joined))
+                self.blank_null.extend(False for _ in text_rows(joined))
+            elif joined.strip():
+                self.rows.append([joined])
+                self.blank_null.append(False)
+
+    def start(self, tag: str) -> None:
+        if tag in _SKIP:
+            self.skip += 1
+            return
+        if self.skip:
+            return
+        if tag == "tr":
+            self.flush_line()
+            self.tr = []
+        elif tag in _CELL:
+            if self.tr is None:  # a stray cell outside <tr>
+                self.flush_line()
+                self.tr = []
+            self.cell = []
+        elif tag == "img":
+            self.image()
+        elif tag == "br" and self.cell is None:
+            self.flush_line()
+        elif tag == "pre":
+            self.flush_line()
+            self.pre += 1
+        elif tag in _BLOCK and self.cell is None:
+            self.flush_line()
+
+    def end(self, tag: str) -> None:
+        if tag in _SKIP:
+            self.skip -= 1
+            return
+        if self.skip:
+            return
+        if tag in _CELL and self.cell is not None and self.tr is not None:
+            self.tr.append("".join(self.cell))
+            self.cell = None
+        elif tag == "tr" and self.tr is not None:
+            self.end_row()
+        elif tag == "pre":
+            self.flush_line()
+            self.pre -= 1
+        elif tag in _BLOCK and self.cell is None:
+            if tag == "table" and self.tr is not None:
+                self.end_row()
+            self.flush_line()
+
+    def end_row(self) -> None:
+        if self.cell is not None and self.tr is not None:
+            self.tr.append("".join(self.cell))
+            self.cell = None
+        if self.tr:
+            self.rows.append(self.tr)
+            self.blank_null.append(True)
+        self.tr = None
+
+    def image(self) -> None:
+        if self.cell is not None:
+            self.cell.append(IMAGE)
+            return
+        self.flush_line()
+        self.rows.append([IMAGE])
+        self.blank_null.append(False)
+
+
+def html_rows(root: etree._Element) -> tuple[list[list[str]], list[bool]]:
+    """Rows of a parsed page: table rows (blank cells kept), paragraphs, <pre> TSV lines."""
+    collector = _Collector()
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        tag = el.tag if isinstance(el.tag, str) else ""
+        tag = tag.rsplit("}", 1)[-1].lower()
+        if event == "start":
+            collector.start(tag)
+            if tag:
+                collector.text(el.text)
+        else:
+            if tag:
+                collector.end(tag)
+            collector.text(el.tail)
+    collector.flush_line()
+    if collector.tr is not None:
+        collector.end_row()
+    rows = [[IMAGE] if IMAGE in "".join(r) and len(r) == 1 else r for r in collector.rows]
+    return rows, collector.blank_null
+
+
+def parse_tree(markup: str) -> etree._Element | None:
+    """Parse HTML leniently; None when nothing usable comes out (empty, binary, hostile)."""
+    if not markup or not markup.strip():
+        return None
+    parser = html.HTMLParser(huge_tree=True, remove_comments=True, remove_pis=True)
+    try:
+        root = html.document_fromstring(markup, parser=parser)
+    except (etree.ParserError, ValueError, etree.XMLSyntaxError):
+        return None
+    return root
