@@ -97,6 +97,7 @@ def _org_from_title(title: str | None, above: str | None) -> str | None:
     compact = _SPACE.sub("", nfkc(title))
     found = _TITLE_YEAR.search(compact)
     head = compact[: found.start()] if found else ""
+    head = re.split(r"[:：]", head)[-1]  # '标题: …' prefixes of archived page dumps
     head = re.sub(r"^关于", "", head)
     org = _clean_org(head)
     if org is None and above is not None:

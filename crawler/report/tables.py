@@ -92,7 +92,40 @@ def text_rows(text: str) -> list[list[str]]:
 # ----- HTML -----------------------------------------------------------------------------------
 
 _BLOCK = frozenset(
-    ["p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd", "section", "article", "header", "footer", "main", "aside", "nav", "blockquote", "table", "tbody", "thead", "tfoot", "caption", "center", "form", "fieldset", "address", "figure", "hr"]
+    {
+        "p",
+        "div",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "li",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "main",
+        "aside",
+        "nav",
+        "blockquote",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "caption",
+        "center",
+        "form",
+        "address",
+        "figure",
+        "hr",
+    }
 )
 _SKIP = frozenset({"script", "style", "head", "title", "noscript", "template", "iframe", "object"})
 _CELL = frozenset({"td", "th"})
