@@ -198,7 +198,8 @@ def _scan(doc: Doc, start: int, end: int, section: str) -> tuple[list[_Placed], 
         j, entry = _match_label(doc, i, end, section)
         if entry is not None and entry.kind == "row":
             values, k = _values_after(doc, j, end)
-            if values:
+            # One blank cell after a label is Word's spacer, not an all-null row.
+            if values and (len(values) > 1 or values[0].raw):
                 placed.append(_Placed(entry.key or "", values))
                 i = k
                 continue
