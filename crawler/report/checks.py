@@ -23,7 +23,7 @@ def evaluate(cells: Sequence[Cell], fmt: str | None) -> tuple[list[Check], list[
     notes: list[str] = []
     requests = _grid(cells, "requests")
     review = _grid(cells, "review_litigation")
-    if requests and fmt in RESULT_ROWS:
+    if requests:
         _requests_checks(requests, fmt, checks, notes)
     if review:
         for row in sorted({r for r, _ in review}):
@@ -44,11 +44,13 @@ def _grid(cells: Sequence[Cell], section: str) -> Grid:
     return {(c.row_key, c.col_key): c.value for c in cells if c.section == section}
 
 
-def _requests_checks(grid: Grid, fmt: str, checks: list[Check], notes: list[str]) -> None:
+def _requests_checks(grid: Grid, fmt: str | None, checks: list[Check], notes: list[str]) -> None:
     for col in REQUEST_COLS:
         _balance(grid, col, checks, notes)
-    for col in REQUEST_COLS:
-        terms = [(row, col) for row in RESULT_ROWS[fmt]]
+    if fmt not in RESULT_ROWS:
+        notes.append("not checkable: requests.results_sum[*] (format 2019/2021 undecided)")
+    for col in REQUEST_COLS if fmt in RESULT_ROWS else ():
+        terms = [(row, col) for row in RESULT_ROWS[fmt or ""]]
         _sum_check(
             grid,
             f"requests.results_sum[{col}]",

@@ -31,10 +31,19 @@ from crawler.report.schema import (
     label_prefixes,
     norm_label,
 )
-from crawler.report.tables import Doc, Token, html_rows, parse_tree, rows_to_doc, text_rows
+from crawler.report.tables import (
+    Doc,
+    Token,
+    flat_html_rows,
+    html_rows,
+    parse_tree,
+    rows_to_doc,
+    text_rows,
+)
 from crawler.report.values import NOT_A_VALUE, parse_value
 
 MAX_INPUT = 20_000_000  # characters; beyond this the input is not a report page
+MAX_ROWS = 100_000  # a real report has a few thousand lines/cells; bounds the time on junk
 _JOIN_LIMIT = 6  # a label is never broken into more cells than this
 
 # Cells run together with no separator (pingtan pages): label immediately followed by digits.
@@ -44,6 +53,13 @@ _GLUED = {
     ),
     "requests": re.compile(r"(?:本年新收政府信息公开申请数量|结转下年度继续办理)\d{7,}"),
     "review_litigation": re.compile(r"尚未审结总计\d{15,}"),
+}
+
+
+_GLUED_HINTS = {
+    "active": ("规章", "行政许可", "行政处罚", "行政强制", "行政事业性收费"),
+    "requests": ("申请数量", "继续办理"),
+    "review_litigation": ("审结",),
 }
 
 
@@ -64,8 +80,9 @@ def parse_text(text: str) -> Report:
         raise TypeError("parse_text expects str")
     if len(text) > MAX_INPUT:
         return Report(notes=[f"input too large ({len(text)} characters); not parsed"])
-    doc = rows_to_doc(text_rows(text))
-    report = _parse_doc(doc)
+    rows, note = _bounded(text_rows(text))
+    report = _parse_doc(rows_to_doc(rows))
+    report.notes[:0] = note
     meta.fill_from_text(report, text)
     return report
 
@@ -80,10 +97,20 @@ def parse_html(markup: str, url: str | None = None) -> Report:
     if root is None:
         return Report(notes=["empty or unparseable HTML; no tables"])
     rows, blank_null = html_rows(root)
-    report = _parse_doc(rows_to_doc(rows, blank_null))
+    if not rows:  # libxml2 drops content nested deeper than it allows: read the tags flat
+        rows, blank_null = flat_html_rows(markup)
+    rows, note = _bounded(rows)
+    report = _parse_doc(rows_to_doc(rows, blank_null[: len(rows)]))
+    report.notes[:0] = note
     body_text = "\n".join("\t".join(r) for r in rows[:400])
     meta.fill_from_html(report, root, body_text)
     return report
+
+
+def _bounded(rows: list[list[str]]) -> tuple[list[list[str]], list[str]]:
+    if len(rows) <= MAX_ROWS:
+        return rows, []
+    return rows[:MAX_ROWS], [f"input has {len(rows)} lines; only the first {MAX_ROWS} were read"]
 
 
 # ----- sections ----------------------------------------------------------------------------
@@ -242,12 +269,15 @@ def _parse_active(placed: list[_Placed], fmt: str | None, notes: list[str]) -> l
 
 
 def _parse_requests(placed: list[_Placed], fmt: str | None, notes: list[str]) -> list[Cell]:
+    """Rows of the format; with the format undecided, the rows common to both are still sure."""
     if fmt is None:
         keys = {p.key for p in placed}
-        fmt = "2019" if "other" in keys else "2021" if keys & {"other_other"} else None
-        if fmt is None:
-            return []
-    allowed = set(REQUEST_ROW_ORDER[fmt])
+        fmt = "2019" if "other" in keys else "2021" if "other_other" in keys else None
+    allowed = (
+        set(REQUEST_ROW_ORDER[fmt])
+        if fmt
+        else set(REQUEST_ROW_ORDER["2019"]) & set(REQUEST_ROW_ORDER["2021"])
+    )
     return _cells_from_rows(
         "requests", placed, lambda k: REQUEST_COLS if k in allowed else None, notes
     )
@@ -284,7 +314,7 @@ def _parse_doc(doc: Doc) -> Report:
             report.notes.append(_absent_note(doc, section, ranges[section], notes))
     if fmt is None and "requests" in report.sections:
         keys = {c.row_key for c in report.cells if c.section == "requests"}
-        fmt = "2019" if "other" in keys else "2021"
+        fmt = "2019" if "other" in keys else "2021" if "other_other" in keys else None
     report.format = fmt if report.sections else None
     report.checks, check_notes = evaluate(report.cells, report.format)
     report.notes.extend(check_notes)
@@ -330,11 +360,12 @@ def _absent_note(doc: Doc, section: str, ranges: list[tuple[int, int]], extra: l
 
 def _glued(doc: Doc, section: str) -> str | None:
     """A label with its numbers glued on ('规章007规范性文件7777166'), if the text has one."""
-    pattern = _GLUED[section]
+    pattern, hints = _GLUED[section], _GLUED_HINTS[section]
     for token in doc.tokens:
-        if token.is_value or len(token.label) < 8:
+        raw = token.raw
+        if token.is_value or len(raw) < 8 or not any(h in raw for h in hints):
             continue
-        found = pattern.search(token.label)
+        found = pattern.search(norm_label(raw))
         if found:
             return found.group(0)[:40]
     return None

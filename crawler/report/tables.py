@@ -10,6 +10,8 @@ a label together, which covers '本年新\\n公开数量' in every shape alike.
 
 from __future__ import annotations
 
+import html as htmllib
+import re
 from dataclasses import dataclass, field
 
 from lxml import etree, html
@@ -36,12 +38,21 @@ class Token:
     prose: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        self.label = norm_label(self.raw) if self.raw != IMAGE else ""
-        self.value = parse_value(self.raw) if self.raw != IMAGE else NOT_A_VALUE
-        if self.raw == "" and not self.blank_is_null:
-            self.value = NOT_A_VALUE
-        self.heading = heading_of(self.label) if self.value is NOT_A_VALUE else None
-        self.prose = "。" in self.raw or len(norm_text(self.raw)) > _MAX_LABEL
+        raw = self.raw
+        size = len(raw)
+        self.heading = None
+        self.value = NOT_A_VALUE
+        self.label = ""
+        self.prose = size > 2 * _MAX_LABEL or "。" in raw
+        if not self.prose and size > _MAX_LABEL:
+            self.prose = len(norm_text(raw)) > _MAX_LABEL
+        if self.prose or raw == IMAGE:
+            return  # sentences are never labels or values: skip the costly normalisation
+        if raw or self.blank_is_null:
+            self.value = parse_value(raw) if size <= 40 else NOT_A_VALUE
+        if self.value is NOT_A_VALUE:
+            self.label = norm_label(raw)
+            self.heading = heading_of(self.label)
 
     @property
     def is_value(self) -> bool:
@@ -254,3 +265,29 @@ def parse_tree(markup: str) -> etree._Element | None:
     except (etree.ParserError, ValueError, etree.XMLSyntaxError):
         return None
     return root
+
+
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*>|<!--.*?-->", re.S)
+_SKIP_BLOCK = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.S | re.I)
+
+
+def flat_html_rows(markup: str) -> tuple[list[list[str]], list[bool]]:
+    """Fallback for pages lxml cannot hold (nesting deeper than libxml2 allows): tags read flat.
+
+    Cells become TAB-separated fields, rows and blocks become lines; then the text rules apply.
+    """
+    body = _SKIP_BLOCK.sub(" ", markup)
+
+    def replace(found: re.Match[str]) -> str:
+        tag = (found.group(2) or "").lower()
+        if tag in _CELL and not found.group(1):
+            return "\t"
+        if tag == "tr" or tag in _BLOCK or tag == "br":
+            return "\n"
+        if tag == "img":
+            return f"\n{IMAGE}\n"
+        return ""
+
+    text = htmllib.unescape(_TAG.sub(replace, body))
+    rows = text_rows(text)
+    return rows, [False] * len(rows)

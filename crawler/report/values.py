@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from crawler.report.schema import nfkc
 
@@ -45,8 +46,9 @@ def clean_raw(text: str) -> str:
     return text.strip().strip("\u200b\ufeff").strip()
 
 
+@lru_cache(maxsize=8192)
 def parse_value(text: str, money: bool = False) -> Number | _NotAValue | None:
-    """Value of one cell: a number, None for a null marker, or NOT_A_VALUE.
+    """Value of one cell: a number, None for a null marker, or NOT_A_VALUE (cached: '0' recurs).
 
     `money` applies the 万元 normalisation (亿 ×10000, 元 ÷10000, bare = 万元); elsewhere a unit
     suffix is only dropped. Numbers keep their type: integral results are ints.
