@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 from crawler.extract import clean_text, decode_html
-from crawler.process import table_rows
 from crawler.report import Report, parse_html, parse_text
 from crawler.store import Rows, now_iso, open_db, save_rows
 
@@ -56,7 +55,6 @@ def store_parsed(db_path: Path, file: Path, report: Report, text: str) -> None:
     """Store a parsed file under its file: URI, replacing an earlier parse of the same file."""
     url = file.resolve().as_uri()
     suffix = file.suffix.lower()
-    cells, checks = table_rows(report)
     rows = Rows(
         page={"url": url, "status": 200, "fetched_at": now_iso(), "content_type": None},
         report={
@@ -73,8 +71,8 @@ def store_parsed(db_path: Path, file: Path, report: Report, text: str) -> None:
             "fetched_at": now_iso(),
             "notes": json.dumps(report.notes, ensure_ascii=False) if report.notes else None,
         },
-        cells=cells,
-        checks=checks,
+        cells=report.cell_rows(),
+        checks=report.check_rows(),
     )
     db = open_db(db_path)
     save_rows(db, rows)

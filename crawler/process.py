@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from crawler.extract import attachment_type, clean_text, decode_html, headings, published_date
 from crawler.items import Capture
-from crawler.report import Report, parse_html
+from crawler.report import parse_html
 from crawler.scope import is_report_title
 from crawler.store import Rows, SaveResult
 
@@ -75,24 +75,8 @@ def process_capture(capture: Capture) -> Rows:
         "fetched_at": capture.fetched_at,
         "notes": json.dumps(report.notes, ensure_ascii=False) if report.notes else None,
     }
-    rows.cells, rows.checks = table_rows(report)
+    rows.cells, rows.checks = report.cell_rows(), report.check_rows()
     return rows
-
-
-def table_rows(report: Report) -> tuple[list[dict], list[dict]]:
-    """The `report_cells` and `report_checks` rows of a parsed report."""
-    cells = [
-        {
-            "section": c.section,
-            "row_key": c.row_key,
-            "col_key": c.col_key,
-            "value": c.value,
-            "raw": c.raw,
-        }
-        for c in report.cells
-    ]
-    checks = [{"check": c.check, "ok": int(c.ok), "detail": c.detail} for c in report.checks]
-    return cells, checks
 
 
 def attachment_row(capture: Capture, kind: str) -> dict:

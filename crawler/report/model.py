@@ -51,8 +51,14 @@ class Report:
             "consistent": self.consistent,
             "sections": self.sections,
             "notes": self.notes,
-            "cells": [asdict(c) for c in self.cells],
-            "checks": [
-                {"check": c.check, "ok": int(c.ok), "detail": c.detail} for c in self.checks
-            ],
+            "cells": self.cell_rows(),
+            "checks": self.check_rows(),
         }
+
+    def cell_rows(self) -> list[dict]:
+        """Cells as `report_cells` rows (without the report id)."""
+        return [asdict(c) for c in self.cells]
+
+    def check_rows(self) -> list[dict]:
+        """Checks as `report_checks` rows (ok as 0/1)."""
+        return [{"check": c.check, "ok": int(c.ok), "detail": c.detail} for c in self.checks]
