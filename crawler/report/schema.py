@@ -33,11 +33,13 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+@lru_cache(maxsize=32768)
 def norm_text(text: str) -> str:
     """A label with all formatting noise removed (keeps numbering)."""
     return _NOISE.sub("", nfkc(text))
 
 
+@lru_cache(maxsize=32768)
 def norm_label(text: str) -> str:
     """`norm_text` without the leading numbering: '（三）\\n不予公开' -> '不予公开'."""
     return _NUMBERING.sub("", norm_text(text))
