@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(chromium redis-server)
+# chromium: JS-built lists; redis-server: distributed crawls; LibreOffice: DOC/WPS/XLS attachments.
+apt_packages=(chromium redis-server libreoffice-writer-nogui libreoffice-calc-nogui)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
