@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
+from crawler.attachments import AttachmentError, parse_attachment
 from crawler.extract import attachment_type, clean_text, decode_html, headings, published_date
 from crawler.items import Capture
-from crawler.report import parse_html
+from crawler.report import Report, parse_html
 from crawler.scope import is_report_title
 from crawler.store import Rows, SaveResult
 
@@ -51,30 +52,56 @@ def process_capture(capture: Capture) -> Rows:
     kind = attachment_type(capture.url, capture.content_type)
     if kind is not None:
         rows.attachment = attachment_row(capture, kind)
-        return rows
+        return add_attachment_report(rows, capture, kind)
     if capture.content_type not in HTML_TYPES:
         return rows
     html, _encoding = decode_html(capture.body, capture.header("Content-Type"))
     if not any(is_report_title(h) for h in headings(html)):
         return rows
     report = parse_html(html, capture.url)
-    rows.report = {
+    rows.report = report_row(capture, report, source_type="html", text=clean_text(capture.body))
+    if not rows.report["published"]:
+        rows.report["published"] = published_date(html)
+    rows.cells, rows.checks = report.cell_rows(), report.check_rows()
+    return rows
+
+
+def report_row(capture: Capture, report: Report, source_type: str, text: str) -> dict:
+    """The `reports` row of a parsed report held by `capture`."""
+    return {
         "url": capture.url,
         "title": report.title,
         "organization": report.organization,
         "year": report.year,
         "format": report.format,
-        "published": report.published or published_date(html),
-        "site": rows.page["site"],
-        "source_type": "html",
+        "published": report.published,
+        "site": site_of(capture.url),
+        "source_type": source_type,
         "warc_filename": capture.warc_filename,
         "warc_record_offset": capture.warc_record_offset,
-        "text": clean_text(capture.body),
+        "text": text,
         "consistent": report.consistent,
         "payload_digest": capture.payload_digest,
         "fetched_at": capture.fetched_at,
         "notes": json.dumps(report.notes, ensure_ascii=False) if report.notes else None,
     }
+
+
+def add_attachment_report(rows: Rows, capture: Capture, kind: str) -> Rows:
+    """An attachment whose tables parse becomes the report (or a copy of its article's report).
+
+    A scanned PDF or a broken file is recorded on the attachment row with the reason.
+    """
+    try:
+        report, text = parse_attachment(capture.body, kind, capture.url)
+    except AttachmentError as exc:
+        rows.attachment["error"] = str(exc)
+        return rows
+    if not report.cells:
+        rows.attachment["error"] = "; ".join(report.notes) or "no report tables"
+        return rows
+    rows.report = report_row(capture, report, source_type=kind, text=text)
+    rows.report["article_url"] = rows.attachment["report_url"]
     rows.cells, rows.checks = report.cell_rows(), report.check_rows()
     return rows
 

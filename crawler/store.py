@@ -37,6 +37,7 @@ REPORT_COLUMNS = {
     "updated_at": str,
     "version": int,
     "notes": str,
+    "article_url": str,
 }
 
 PAGE_COLUMNS = {
@@ -222,6 +223,17 @@ def _save_report(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
     report["content_key"] = content_key(report, rows.cells)
     report["updated_at"] = now_iso()
     existing = _find_report(db, report["url"], report["content_key"])
+    article = report.get("article_url")
+    if existing is None and article:
+        host = _find_report(db, article, "")
+        if host is not None and _has_cells(db, host["id"]):
+            # The article already gave the tables: the attachment is a copy of the same report.
+            _add_alias(db, report["url"], host["id"])
+            return SaveResult(report_id=host["id"], duplicate_of=host["id"])
+        if host is not None:
+            # The article has no tables of its own: its attachment holds the report.
+            _add_alias(db, host["url"], host["id"])
+            existing = {**host, "url": report["url"]}
     if existing is None:
         report["version"] = 1
         report.pop("id", None)
@@ -229,9 +241,7 @@ def _save_report(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
         _replace_cells(db, report_id, rows)
         return SaveResult(report_id=report_id, new=True)
     if existing["url"] != report["url"]:
-        db["report_aliases"].upsert(
-            {"url": report["url"], "report_id": existing["id"], "first_seen": now_iso()}, pk="url"
-        )
+        _add_alias(db, report["url"], existing["id"])
         return SaveResult(report_id=existing["id"], duplicate_of=existing["id"])
     changed = existing["content_key"] != report["content_key"]
     if changed:
@@ -248,6 +258,15 @@ def _save_report(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
     return SaveResult(report_id=existing["id"], changed=changed)
 
 
+def _add_alias(db: sqlite_utils.Database, url: str, report_id: int) -> None:
+    if not db["report_aliases"].count_where("url = ?", [url]):
+        db["report_aliases"].insert({"url": url, "report_id": report_id, "first_seen": now_iso()})
+
+
+def _has_cells(db: sqlite_utils.Database, report_id: int) -> bool:
+    return bool(db["report_cells"].count_where("report_id = ?", [report_id]))
+
+
 def _find_report(db: sqlite_utils.Database, url: str, key: str) -> dict[str, Any] | None:
     for row in db.query("select * from reports where url = ?", [url]):
         return row
@@ -256,8 +275,9 @@ def _find_report(db: sqlite_utils.Database, url: str, key: str) -> dict[str, Any
         [url],
     ):
         return row
-    for row in db.query("select * from reports where content_key = ? order by id limit 1", [key]):
-        return row
+    if key:
+        for row in db.query("select * from reports where content_key = ? order by id", [key]):
+            return row
     return None
 
 

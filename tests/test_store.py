@@ -96,3 +96,27 @@ def test_default_unicode61_tokenizer_would_find_nothing(tmp_path):
     database["t"].insert({"id": 1, "text": "本年度依申请公开工作平稳有序"}, pk="id")
     database["t"].enable_fts(["text"])
     assert list(database["t"].search("依申请")) == []
+
+
+def test_attachment_completes_an_article_without_tables(db):
+    article = make_rows("http://x.gov.cn/a.html")
+    article.cells, article.checks = [], []
+    save_rows(db, article)
+    attachment = make_rows("http://x.gov.cn/P0201.pdf")
+    attachment.report["source_type"] = "pdf"
+    attachment.report["article_url"] = "http://x.gov.cn/a.html"
+    save_rows(db, attachment)
+    (report,) = list(db.query("select id, url, source_type from reports"))
+    assert report["url"] == "http://x.gov.cn/P0201.pdf" and report["source_type"] == "pdf"
+    assert db["report_cells"].count == 2
+    aliases = {r["url"]: r["report_id"] for r in db.query("select * from report_aliases")}
+    assert aliases == {"http://x.gov.cn/a.html": report["id"]}
+
+
+def test_attachment_copy_of_an_article_with_tables_is_an_alias(db):
+    save_rows(db, make_rows("http://x.gov.cn/a.html"))
+    attachment = make_rows("http://x.gov.cn/P0201.docx", value=99)
+    attachment.report["article_url"] = "http://x.gov.cn/a.html"
+    result = save_rows(db, attachment)
+    assert result.duplicate_of is not None
+    assert [r["url"] for r in db.query("select url from reports")] == ["http://x.gov.cn/a.html"]
