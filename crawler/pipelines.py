@@ -33,14 +33,16 @@ def revisit_extra(location: dict) -> dict:
 class StorePipeline:
     """Runs `process_capture` on every Capture item and saves the rows with sqlite-utils."""
 
-    def __init__(self, crawler: Crawler, db_path: str) -> None:
+    def __init__(self, crawler: Crawler, db_path: str, require_archive: bool = True) -> None:
         self.crawler = crawler
         self.db_path = db_path
+        self.require_archive = require_archive  # off only when WARC writing is switched off
         self.db = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        pipeline = cls(crawler, crawler.settings.get("NIANBAO_DB"))
+        settings = crawler.settings
+        pipeline = cls(crawler, settings.get("NIANBAO_DB"), settings.getbool("WARC_ENABLED", True))
         crawler.signals.connect(pipeline.record_page, signal=response_archived)
         return pipeline
 
@@ -81,7 +83,8 @@ class StorePipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Capture):
             return item
-        if not item.warc_filename or item.extra.get("warc_error"):
+        unarchived = not item.warc_filename or item.extra.get("warc_error")
+        if unarchived and self.require_archive:
             self.stats.inc_value("nianbao/not_archived")
             raise DropItem(f"not archived, not stored: {item.url}")
         try:
