@@ -159,3 +159,57 @@ def test_crawls_table_records_the_run(crawl: Crawl):
     (run,) = list(crawl.db.query("select * from crawls"))
     assert run["command"] == "crawl" and run["exit_status"] == 0
     assert run["new_reports"] == crawl.db["reports"].count
+
+
+def report_snapshot(db: sqlite_utils.Database) -> dict[str, Any]:
+    """Every report with its cells and checks, keyed by URL (ids may differ between databases)."""
+    snapshot = {}
+    for report in db.query("select * from reports order by url"):
+        cells = sorted(
+            (c["section"], c["row_key"], c["col_key"], c["value"], c["raw"])
+            for c in db.query("select * from report_cells where report_id = ?", [report["id"]])
+        )
+        checks = sorted(
+            (c["check"], c["ok"], c["detail"])
+            for c in db.query("select * from report_checks where report_id = ?", [report["id"]])
+        )
+        fields = {
+            k: report[k]
+            for k in (
+                "title",
+                "organization",
+                "year",
+                "format",
+                "published",
+                "source_type",
+                "warc_filename",
+                "warc_record_offset",
+                "consistent",
+                "text",
+            )
+        }
+        snapshot[report["url"]] = (fields, cells, checks)
+    return snapshot
+
+
+def test_replay_gives_exactly_the_crawl(crawl: Crawl, tmp_path: Path):
+    replayed = tmp_path / "replayed"
+    result = nianbao("replay", str(crawl.data / "warc"), "--data", str(replayed))
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    db = sqlite_utils.Database(replayed / "nianbao.db")
+    assert report_snapshot(db) == report_snapshot(crawl.db)
+    crawled_pages = {r["url"]: r["status"] for r in crawl.db.query("select url, status from pages")}
+    replayed_pages = {r["url"]: r["status"] for r in db.query("select url, status from pages")}
+    assert replayed_pages == crawled_pages
+    aliases = "select url from report_aliases order by url"
+    assert list(db.query(aliases)) == list(crawl.db.query(aliases))
+
+
+def test_replay_twice_is_idempotent(crawl: Crawl, tmp_path: Path):
+    replayed = tmp_path / "replayed"
+    for _ in range(2):
+        assert nianbao("replay", str(crawl.data / "warc"), "--data", str(replayed)).returncode == 0
+    db = sqlite_utils.Database(replayed / "nianbao.db")
+    assert db["reports"].count == crawl.db["reports"].count
+    assert db["report_cells"].count == crawl.db["report_cells"].count
+    assert db["report_versions"].count == 0
