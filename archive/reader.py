@@ -1,0 +1,158 @@
+"""Read archived responses back from WARC files, reporting damage and carrying on.
+
+A damaged record (bad gzip member, garbage, a tail cut by `kill -9`) is reported as a ReadError
+and skipped: reading resumes at the next gzip member of the same file, so one bad record never
+hides the rest of an archive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from warcio.archiveiterator import ArchiveIterator
+
+from archive.index import warc_files
+
+GZIP_MAGIC = b"\x1f\x8b\x08"
+
+
+@dataclass
+class ReadError:
+    """Damage found in a WARC file."""
+
+    filename: str
+    offset: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.filename} at byte {self.offset}: {self.reason}"
+
+
+@dataclass
+class ArchivedRecord:
+    """A `response` or `revisit` record with what a consumer needs."""
+
+    url: str
+    record_type: str
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes  # payload with Content-Encoding decoded (empty for a revisit)
+    payload_digest: str | None
+    date: str
+    filename: str
+    offset: int
+    length: int
+    record_id: str
+    refers_to: dict[str, Any] = field(default_factory=dict)
+    request_headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def iter_captures(
+    paths: list[Path] | Path, errors: list[ReadError] | None = None
+) -> Iterator[ArchivedRecord]:
+    """Every response and revisit record under `paths` (files or folders), in write order."""
+    errors = errors if errors is not None else []
+    for path in warc_files(paths if isinstance(paths, list) else [paths]):
+        yield from _iter_file(path, errors)
+
+
+def _iter_file(path: Path, errors: list[ReadError]) -> Iterator[ArchivedRecord]:
+    pending: ArchivedRecord | None = None
+    with path.open("rb") as fh:
+        for kind, value in _records(fh, path.name, errors):
+            if kind == "request" and pending is not None and value[0] == pending.record_id:
+                pending.request_headers = value[1]
+                continue
+            if pending is not None:
+                yield pending
+                pending = None
+            if kind == "capture":
+                pending = value
+        if pending is not None:
+            yield pending
+
+
+def _records(fh: IO[bytes], name: str, errors: list[ReadError]) -> Iterator[tuple[str, Any]]:
+    """('capture', ArchivedRecord) and ('request', (concurrent_to, headers)) items of one file."""
+    start = 0
+    while True:
+        fh.seek(start)
+        iterator = ArchiveIterator(fh, check_digests=False)
+        offset = start
+        try:
+            for record in iterator:
+                offset = iterator.get_record_offset()
+                item = _convert(record, name, offset)
+                if item is not None:
+                    item_kind, value = item
+                    if item_kind == "capture":
+                        value.length = 0  # set after the record is consumed
+                    yield item
+                    if item_kind == "capture":
+                        iterator.read_to_end(record)
+                        value.length = iterator.get_record_length()
+            return
+        except Exception as exc:  # any damage: report, then look for the next record
+            failed_at = max(offset, iterator.offset if hasattr(iterator, "offset") else offset)
+            errors.append(ReadError(name, failed_at, f"{type(exc).__name__}: {exc}"))
+            resume = _next_member(fh, failed_at + 1)
+            if resume is None:
+                return
+            start = resume
+
+
+def _next_member(fh: IO[bytes], position: int) -> int | None:
+    """Offset of the next gzip member after `position`, if any."""
+    fh.seek(position)
+    carry = b""
+    base = position
+    while True:
+        chunk = fh.read(1 << 20)
+        if not chunk:
+            return None
+        data = carry + chunk
+        found = data.find(GZIP_MAGIC)
+        if found >= 0:
+            return base - len(carry) + found
+        carry = data[-2:]
+        base += len(chunk)
+
+
+def _convert(record: Any, name: str, offset: int) -> tuple[str, Any] | None:
+    headers = record.rec_headers
+    kind = record.rec_type
+    if kind == "request":
+        http = record.http_headers
+        pairs = list(http.headers) if http is not None else []
+        return "request", (headers.get_header("WARC-Concurrent-To"), pairs)
+    if kind not in ("response", "revisit"):
+        return None
+    http = record.http_headers
+    status = int(http.get_statuscode() or 0) if http is not None else 0
+    body = b"" if kind == "revisit" else record.content_stream().read()
+    refers_to = {}
+    if kind == "revisit":
+        refers_to = {
+            "uri": headers.get_header("WARC-Refers-To-Target-URI"),
+            "date": headers.get_header("WARC-Refers-To-Date"),
+            "record_id": headers.get_header("WARC-Refers-To"),
+            "profile": headers.get_header("WARC-Profile"),
+            "payload_digest": headers.get_header("WARC-Payload-Digest"),
+        }
+    return "capture", ArchivedRecord(
+        url=headers.get_header("WARC-Target-URI"),
+        record_type=kind,
+        status=status,
+        headers=list(http.headers) if http is not None else [],
+        body=body,
+        payload_digest=headers.get_header("WARC-Payload-Digest"),
+        date=headers.get_header("WARC-Date"),
+        filename=name,
+        offset=offset,
+        length=0,
+        record_id=headers.get_header("WARC-Record-ID"),
+        refers_to=refers_to,
+    )
