@@ -15,6 +15,7 @@ from typing import IO, Any
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.index import warc_files
+from archive.writer import member_complete
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 
@@ -89,11 +90,14 @@ def _records(fh: IO[bytes], name: str, errors: list[ReadError]) -> Iterator[tupl
                 if item is not None:
                     item_kind, value = item
                     if item_kind == "capture":
-                        value.length = 0  # set after the record is consumed
-                    yield item
-                    if item_kind == "capture":
                         iterator.read_to_end(record)
                         value.length = iterator.get_record_length()
+                        position = fh.tell()
+                        whole = member_complete(fh, offset, value.length)
+                        fh.seek(position)
+                        if not whole:
+                            raise ValueError("record cut short (incomplete gzip member)")
+                    yield item
             return
         except Exception as exc:  # any damage: report, then look for the next record
             failed_at = max(offset, iterator.offset if hasattr(iterator, "offset") else offset)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.writer import OPEN_SUFFIX
+from archive.writer import OPEN_SUFFIX, member_complete
 
 
 @dataclass
@@ -34,7 +34,11 @@ def complete_prefix(path: Path) -> tuple[int, str]:
         try:
             for record in iterator:
                 iterator.read_to_end(record)
-                good = iterator.get_record_offset() + iterator.get_record_length()
+                offset, length = iterator.get_record_offset(), iterator.get_record_length()
+                with path.open("rb") as raw:
+                    if not member_complete(raw, offset, length):
+                        return good, f"record at byte {offset} is cut short"
+                good = offset + length
         except Exception as exc:
             return good, f"{type(exc).__name__}: {exc}"
     size = path.stat().st_size

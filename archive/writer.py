@@ -12,6 +12,7 @@ import base64
 import hashlib
 import os
 import socket
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,24 @@ class Location:
     filename: str
     offset: int
     length: int
+
+
+def member_complete(fh: IO[bytes], offset: int, length: int) -> bool:
+    """Whether the gzip member at `offset` is whole (a cut member has no trailer).
+
+    warcio reads a truncated member without complaint, so a record cut by a crash would pass
+    for a short but valid one; inflating the raw member and reaching its end proves it is whole.
+    """
+    fh.seek(offset)
+    data = fh.read(length)
+    if data[:2] != b"\x1f\x8b":
+        return True  # not gzip-compressed: nothing to check here
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        inflater.decompress(data)
+    except zlib.error:
+        return False
+    return inflater.eof
 
 
 def payload_digest(body: bytes) -> str:

@@ -48,6 +48,9 @@ SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
 DEPTH_PRIORITY = 0
 
 DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's lets requests through while robots.txt is still downloading (crawler/robots.py).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.robots.RobotsTxtMiddleware": 100,
     # Nightly runs: known reports are skipped or fetched conditionally (before robots, at 100).
     "crawler.incremental.IncrementalMiddleware": 90,
     # GBK pages with a missing or wrong charset declaration (after decompression at 590).
