@@ -173,7 +173,8 @@ def crawl(
 @common_options
 def harvest(url: str, max_pages: int, opts: RunOptions) -> None:
     """One-off harvest of one site: archive every in-scope page, process its reports."""
-    sys.exit(opts.run("harvest", "site", {"url": url, "max_pages": max_pages}))
+    defaults = {"CLOSESPIDER_PAGECOUNT": max_pages} if max_pages else {}
+    sys.exit(opts.run("harvest", "site", {"url": url}, defaults))
 
 
 @cli.command()

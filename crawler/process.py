@@ -110,7 +110,7 @@ def attachment_row(capture: Capture, kind: str) -> dict:
     """An attachment (PDF, DOC, …) of a report page: archived and linked to its article."""
     return {
         "url": capture.url,
-        "report_url": capture.extra.get("report_url") or capture.referer,
+        "report_url": capture.referer,  # the article that links it (crawl and replay alike)
         "source_type": kind,
         "status": capture.status,
         "content_type": capture.content_type or None,

@@ -1,1 +1,45 @@
 """CMS layouts: pure functions that know where a portal keeps its links and pages."""
+
+from __future__ import annotations
+
+from crawler.layouts import generic, hanweb, trs
+from crawler.layouts.base import Link, PageRequest
+
+
+def detect(html: str) -> str:
+    """The CMS a page was made with: "hanweb", "trs" or "generic"."""
+    if hanweb.is_hanweb(html):
+        return "hanweb"
+    if trs.is_trs(html):
+        return "trs"
+    return "generic"
+
+
+def page_links(html: str, url: str) -> list[Link]:
+    """Every link a page holds, including the ones a CMS hides in scripts."""
+    found = generic.links(html, url)
+    if "<datastore" in html:
+        found += hanweb.inline_records(html, url)
+    return found
+
+
+def further_pages(html: str, url: str) -> list[PageRequest]:
+    """Every other page of the list this page belongs to, whatever the CMS pages it with."""
+    pages = generic.next_pages(html, url)
+    if "jpage" in html or "<nextgroup>" in html:
+        pages += hanweb.paging_requests(html, url)
+    if "createPageHTML" in html or "countPage" in html:
+        pages += trs.paging_urls(html, url)
+    return pages
+
+
+__all__ = [
+    "Link",
+    "PageRequest",
+    "detect",
+    "further_pages",
+    "generic",
+    "hanweb",
+    "page_links",
+    "trs",
+]

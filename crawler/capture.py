@@ -1,0 +1,33 @@
+"""A Scrapy response (plus the WARC location the archiver put in its meta) → a Capture."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from scrapy.http import Response
+
+from archive.records import header_pairs
+from crawler.items import Capture
+
+
+def capture_from_response(response: Response, site: str | None = None) -> Capture:
+    """The Capture the pipeline processes; its WARC location comes from `meta["warc"]`."""
+    warc = response.meta.get("warc") or {}
+    referer = response.request.headers.get(b"Referer") if response.request is not None else None
+    extra = {"record_type": "revisit" if warc.get("revisit") else "response"}
+    if response.meta.get("warc_error"):
+        extra["warc_error"] = response.meta["warc_error"]
+    return Capture(
+        url=response.url,
+        status=response.status,
+        headers=header_pairs(response.headers),
+        body=response.body,
+        fetched_at=warc.get("date") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        warc_filename=warc.get("filename"),
+        warc_record_offset=warc.get("offset"),
+        payload_digest=warc.get("payload_digest"),
+        site=site,
+        referer=referer.decode("latin-1") if referer else None,
+        link_text=response.meta.get("link_text"),
+        extra=extra,
+    )

@@ -1,0 +1,23 @@
+"""What layouts return: plain data the spiders turn into Scrapy requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link on a page: its absolute URL and the text a reader sees."""
+
+    url: str
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A further page of a list (GET, or the POST a CMS's paging script would send)."""
+
+    url: str
+    method: str = "GET"
+    formdata: dict[str, str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,138 @@
+"""What both spiders share: start requests per portal, link following, captures, errors.
+
+Spiders only know where links are: CMS knowledge lives in crawler.layouts, the rules about
+reports and scope in crawler.scope, and what happens to a response in crawler.process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.capture import capture_from_response
+from crawler.extract import headings
+from crawler.items import Capture
+from crawler.layouts import Link, PageRequest, further_pages, page_links
+from crawler.scope import canonical_url, in_scope, is_attachment, is_report_title
+
+
+def parse_sites(sites: Any = None, start_urls: Any = None, url: str | None = None) -> list[dict]:
+    """Portals from spider arguments: a list of dicts, or URLs as a list or a string."""
+    if isinstance(sites, list) and sites:
+        return [dict(s) for s in sites]
+    urls: list[str] = []
+    for value in (start_urls, url):
+        if isinstance(value, str):
+            urls += value.replace(",", " ").split()
+        elif value:
+            urls += list(value)
+    return [{"name": u, "url": u, "region": ""} for u in urls]
+
+
+class PortalBase(scrapy.Spider):
+    """Shared machinery; subclasses decide which links to follow."""
+
+    def __init__(
+        self, sites: Any = None, start_urls: Any = None, url: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.sites = parse_sites(sites, start_urls, url)
+        if not self.sites:
+            raise ValueError("no portal given: pass sites=[...] or start_urls=...")
+
+    async def start(self) -> Any:
+        for site in self.sites:
+            yield scrapy.Request(
+                site["url"],
+                callback=self.parse,
+                errback=self.failed,
+                priority=1000,
+                dont_filter=True,
+                meta={"portal": site["url"], "link_text": site.get("name", "")},
+            )
+
+    # -- what subclasses use -------------------------------------------------------------
+    def request_for(self, link: Link, response: Response, priority: int) -> scrapy.Request:
+        return scrapy.Request(
+            link.url,
+            callback=self.parse,
+            errback=self.failed,
+            priority=priority,
+            meta={"portal": response.meta["portal"], "link_text": link.text},
+        )
+
+    def page_request(self, page: PageRequest, response: Response, priority: int) -> scrapy.Request:
+        meta = {"portal": response.meta["portal"], "link_text": response.meta.get("link_text")}
+        if page.method == "POST":
+            return scrapy.FormRequest(
+                page.url,
+                formdata=page.formdata or {},
+                headers=page.headers,
+                callback=self.parse,
+                errback=self.failed,
+                meta=meta,
+                priority=priority,
+            )
+        return scrapy.Request(
+            page.url,
+            headers=page.headers,
+            callback=self.parse,
+            errback=self.failed,
+            meta=meta,
+            priority=priority,
+        )
+
+    def attachment_request(self, link: Link, response: Response) -> scrapy.Request:
+        return scrapy.Request(
+            link.url,
+            callback=self.parse_attachment,
+            errback=self.failed,
+            priority=200,
+            meta={"portal": response.meta["portal"], "link_text": link.text},
+        )
+
+    def parse_attachment(self, response: Response) -> Iterator[Capture]:
+        yield capture_from_response(response, response.meta.get("portal"))
+
+    def in_scope_links(self, response: TextResponse) -> list[Link]:
+        portal = response.meta["portal"]
+        seen: set[str] = set()
+        found = []
+        for link in page_links(response.text, response.url):
+            url = canonical_url(link.url)
+            if url in seen or not in_scope(url, portal):
+                continue
+            seen.add(url)
+            found.append(Link(url, link.text))
+        return found
+
+    def further_pages(self, response: TextResponse) -> list[PageRequest]:
+        portal = response.meta["portal"]
+        return [p for p in further_pages(response.text, response.url) if in_scope(p.url, portal)]
+
+    @staticmethod
+    def is_report_page(response: TextResponse) -> bool:
+        titles = [*headings(response.text), response.meta.get("link_text") or ""]
+        return any(is_report_title(t) for t in titles)
+
+    @staticmethod
+    def attachment_links(links: list[Link]) -> list[Link]:
+        return [link for link in links if is_attachment(link.url)]
+
+    def failed(self, failure: Failure) -> None:
+        """A dead site, a timeout, a refused connection: count it by kind and go on."""
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            return  # robots.txt, an incremental skip, an offsite link: not errors
+        stats = self.crawler.stats
+        if failure.check(HttpError):
+            stats.inc_value(f"nianbao/http_status/{failure.value.response.status}")
+            return
+        kind = failure.type.__name__ if failure.type else "Unknown"
+        stats.inc_value(f"nianbao/errors/{kind}")
+        self.logger.warning("fetch failed (%s): %s", kind, failure.request.url)

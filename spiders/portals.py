@@ -1,0 +1,33 @@
+"""`portals`: the nightly crawl; best-first from each home page straight to the annual reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from scrapy.http import Response, TextResponse
+
+from crawler.capture import capture_from_response
+from crawler.scope import link_score
+from spiders.base import PortalBase
+
+
+class PortalSpider(PortalBase):
+    """Follows only links that lead towards reports, and every page of the lists on the way."""
+
+    name = "portals"
+
+    def parse(self, response: Response) -> Iterator[Any]:
+        if not isinstance(response, TextResponse):
+            return
+        links = self.in_scope_links(response)
+        if self.is_report_page(response):
+            yield capture_from_response(response, response.meta["portal"])
+            for link in self.attachment_links(links):
+                yield self.attachment_request(link, response)
+        for page in self.further_pages(response):
+            yield self.page_request(page, response, priority=80)
+        for link in links:
+            score = link_score(link.text, link.url)
+            if score > 0:
+                yield self.request_for(link, response, priority=score)
