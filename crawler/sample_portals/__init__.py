@@ -1,0 +1,684 @@
+"""Three small gov.cn portals, built in memory: 大汉 Hanweb, 拓尔思 TRS and an in-house system.
+
+They serve `nianbao demo` and the tests. Markup follows the real CMS layouts (research notes and
+shared/corpus/raw): Hanweb's inline jpage datastore paged by a dataproxy.jsp POST, TRS lists
+paged only by createPageHTML, an in-house list with 下一页 links. Report articles carry the five
+seed reports' real numbers (truth.json) and deterministic generated reports; the traps are real
+ones too: notices about reports, other yearly reports, GBK pages without or with a wrong charset,
+robots.txt exclusions, a 404, a redirect, a 500, a report under two URLs, attachments.
+`build_sites()` returns every page and `expected()` what a correct crawl must find.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from html import escape
+from importlib.resources import files
+from typing import Any
+
+from crawler.report.render import Style, html_paragraphs, html_table, tables, truth_data
+from crawler.report.schema import REQUEST_COLS, REQUEST_ROW_ORDER
+
+HANWEB_FOOTER = (
+    "<a href='http://www.hanweb.com' style='display:none'>Produced By 大汉网络 大汉版通发布系统</a>"
+)
+
+
+@dataclass
+class Page:
+    """One resource of a sample portal."""
+
+    body: bytes
+    status: int = 200
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class ReportSpec:
+    site: str
+    path: str
+    title: str
+    organization: str
+    year: int
+    format: str
+    tables: dict[str, Any]
+    source: str
+    also_at: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Site:
+    name: str
+    pages: dict[str, Page] = field(default_factory=dict)
+    # Hanweb columns: columnid -> list of (path, title, date)
+    columns: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+
+    def html(
+        self,
+        path: str,
+        text: str,
+        encoding: str = "utf-8",
+        charset: bool = True,
+        headers: list[tuple[str, str]] | None = None,
+    ) -> None:
+        content_type = f"text/html; charset={encoding}" if charset else "text/html"
+        self.pages[path] = Page(
+            text.encode(encoding), 200, [("Content-Type", content_type), *(headers or [])]
+        )
+
+
+def seed_truth() -> dict[str, Any]:
+    return json.loads(files("crawler.sample_portals").joinpath("truth.json").read_text("utf-8"))
+
+
+def attachment_bytes(name: str) -> bytes:
+    return files("crawler.sample_portals").joinpath(name).read_bytes()
+
+
+# --- generated, identity-satisfying tables ------------------------------------------------------
+
+
+def generated_tables(fmt: str, seed: int) -> dict[str, Any]:
+    """A random report table set in truth.json form whose identities all hold."""
+    rng = random.Random(seed)
+    cols = [c for c in REQUEST_COLS if c != "total"]
+    rows = REQUEST_ROW_ORDER[fmt]
+    results = rows[rows.index("disclosed") : rows.index("total_processed")]
+    requests: dict[str, dict[str, int]] = {r: {} for r in rows}
+    for col in cols:
+        weight = 30 if col == "natural_person" else 2
+        for row in results:
+            requests[row][col] = rng.randint(0, weight) if rng.random() < 0.5 else 0
+        processed = sum(requests[r][col] for r in results)
+        requests["total_processed"][col] = processed
+        forward = rng.randint(0, 3)
+        over = rng.randint(0, min(3, processed + forward))
+        requests["carried_forward"][col] = forward
+        requests["carried_over"][col] = over
+        requests["new"][col] = processed + forward - over
+    for row in rows:
+        requests[row]["total"] = sum(requests[row][c] for c in cols)
+    review = {}
+    for row in ("review", "litigation_direct", "litigation_after_review"):
+        parts = [rng.randint(0, 4) for _ in range(4)]
+        review[row] = dict(zip(("upheld", "corrected", "other", "pending"), parts, strict=True))
+        review[row]["total"] = sum(parts)
+    if fmt == "2021":
+        active = {
+            "regulations": {"issued": 0, "repealed": 0, "in_force": rng.randint(0, 9)},
+            "normative_documents": {
+                "issued": rng.randint(0, 20),
+                "repealed": rng.randint(0, 5),
+                "in_force": rng.randint(20, 90),
+            },
+            "licensing": {"decisions": rng.randint(100, 99999)},
+            "penalty": {"decisions": rng.randint(0, 9999)},
+            "coercion": {"decisions": rng.randint(0, 999)},
+            "fees": {"fee_amount": round(rng.uniform(1, 9999), 2)},
+        }
+    else:
+        active = {
+            "regulations": {"made": 0, "published": 0, "total_published": rng.randint(0, 9)},
+            "normative_documents": {"made": 3, "published": 3, "total_published": 40},
+            "licensing": {
+                "items_last_year": 120,
+                "items_change": {"value": -3, "raw": "减3"},
+                "decisions": rng.randint(100, 9999),
+            },
+            "other_services": {"items_last_year": 30, "items_change": 2, "decisions": 77},
+            "penalty": {"items_last_year": 900, "items_change": 0, "decisions": 1200},
+            "coercion": {
+                "items_last_year": 40,
+                "items_change": {"value": 5, "raw": "+5"},
+                "decisions": 31,
+            },
+            "fees": {"items_last_year": 12, "items_change": 0},
+            "procurement": {
+                "procurement_items": 25,
+                "procurement_amount": {"value": 1234.5, "raw": "1234.5万元"},
+            },
+        }
+    return {"active": active, "requests": requests, "review_litigation": review}
+
+
+# --- page templates -------------------------------------------------------------------------------
+
+
+def report_body(spec: ReportSpec, style: Style, layout: str = "table") -> str:
+    """Sections 一 to 六 with the tables of `spec`, as a publisher's CMS body would hold them."""
+    parts = [
+        "<p>本报告根据《中华人民共和国政府信息公开条例》编制。报告所列数据的统计期限自"
+        f"{spec.year}年1月1日至{spec.year}年12月31日。</p>",
+        "<p><strong>一、总体情况</strong></p>",
+        f"<p>{spec.year}年，{escape(spec.organization)}认真贯彻落实政府信息公开条例，"
+        "全年主动公开政府信息1024条。</p>",
+    ]
+    headings = {
+        "active": "二、主动公开政府信息情况",
+        "requests": "三、收到和处理政府信息公开申请情况",
+        "review_litigation": "四、政府信息公开行政复议、行政诉讼情况",
+    }
+    for section, rows in tables(spec.format, truth_data(spec.tables)).items():
+        parts.append(f"<p><strong>{headings[section]}</strong></p>")
+        parts.append(
+            html_paragraphs(rows, style) if layout == "paragraphs" else html_table(rows, style)
+        )
+    parts += [
+        "<p><strong>五、存在的主要问题及改进情况</strong></p>",
+        "<p>一是公开内容不够全面，较上年增加12条仍有差距；二是解读形式单一。</p>",
+        "<p><strong>六、其他需要报告的事项</strong></p><p>本年度未收取信息处理费。</p>",
+        f"<p style='text-align:right'>{escape(spec.organization)}</p>",
+    ]
+    return "\n".join(parts)
+
+
+def meta_tags(title: str, date: str, source: str, column: str) -> str:
+    return (
+        f'<meta name="ArticleTitle" content="{escape(title)}">'
+        f'<meta name="PubDate" content="{date} 09:30">'
+        f'<meta name="ContentSource" content="{escape(source)}">'
+        f'<meta name="ColumnName" content="{escape(column)}">'
+    )
+
+
+def hanweb_article(
+    title: str, body: str, date: str, source: str, column: str, meta: bool = True
+) -> str:
+    return f"""<!DOCTYPE html><html><head><meta charset="utf-8">
+<meta name="WebId" content="1">{meta_tags(title, date, source, column) if meta else ""}
+<title>{escape(title)}_{escape(column)}_兰州市人民政府</title>
+<script src="/module/jslib/jquery/jquery.js"></script></head><body>
+<div id="barrierfree_container"><div class="bt-article-y">
+<div class="sp_title">{escape(title)}</div>
+<div class="sp_time"><font>发布日期：{date}</font><font>来源：{escape(source)}</font></div>
+<div id="zoom"><!--ZJEG_RSS.content.begin--><meta name="ContentStart">
+{body}
+<meta name="ContentEnd"><!--ZJEG_RSS.content.end--></div>
+<div class="print"><a href="javascript:window.print()">打印本页</a>
+<a href="javascript:window.close()">关闭窗口</a></div></div></div>
+{HANWEB_FOOTER}</body></html>"""
+
+
+def trs_article(
+    title: str,
+    body: str,
+    date: str,
+    source: str,
+    column: str,
+    attachments: str = "",
+    encoding: str = "utf-8",
+    meta: bool = True,
+) -> str:
+    charset = "" if encoding != "utf-8" else '<meta charset="utf-8">'
+    return f"""<!DOCTYPE html><html><head>{charset}
+{meta_tags(title, date, source, column) if meta else ""}
+<title>{escape(title)}</title><script>var _trs_uv = "";</script></head><body>
+<div class="article"><h1 class="article-title">{escape(title)}</h1>
+<div class="article-info">发布时间：{date} 来源：{escape(source)}</div>
+<div class="TRS_Editor"><div class="Custom_UnionStyle">{body}</div></div>
+{attachments}</div></body></html>"""
+
+
+def inhouse_article(title: str, body: str, date: str, meta_charset: str = "utf-8") -> str:
+    return f"""<!DOCTYPE html><html><head><meta charset="{meta_charset}">
+<title>{escape(title)}</title></head><body>
+<div class="Article"><div class="Article-title"><h1>{escape(title)}</h1></div>
+<div class="Article-time">{date}</div><div class="Article_content">{body}</div></div>
+</body></html>"""
+
+
+def page(title: str, content: str, extra_head: str = "", footer: str = "") -> str:
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        f"{extra_head}</head><body><div class='header'><a href='/'>首页</a></div>"
+        f"<h2>{escape(title)}</h2>{content}{footer}</body></html>"
+    )
+
+
+def link_list(items: list[tuple[str, str]]) -> str:
+    return "<ul>" + "".join(f"<li><a href='{h}'>{escape(t)}</a></li>" for h, t in items) + "</ul>"
+
+
+# --- the three portals --------------------------------------------------------------------------
+
+
+def seed_spec(key: str, site: str, path: str, place: str) -> ReportSpec:
+    truth = seed_truth()[key]
+    year = truth["year"]
+    return ReportSpec(
+        site,
+        path,
+        f"{place}{year}年政府信息公开工作年度报告",
+        truth["organization"],
+        year,
+        truth["format"],
+        {k: v for k, v in truth["tables"].items() if v is not None},
+        f"seed:{key[:3]}",
+    )
+
+
+def generated_spec(site: str, path: str, organization: str, year: int, seed: int) -> ReportSpec:
+    fmt = "2021" if year >= 2021 else "2019"
+    return ReportSpec(
+        site,
+        path,
+        f"{organization}{year}年政府信息公开工作年度报告",
+        organization,
+        year,
+        fmt,
+        generated_tables(fmt, seed),
+        "generated",
+    )
+
+
+@dataclass
+class Portals:
+    sites: dict[str, Site]
+    reports: list[ReportSpec]
+    distractors: list[dict[str, str]]
+    disallowed: list[dict[str, str]]
+    not_found: list[dict[str, str]]
+    redirects: list[dict[str, str]]
+    attachments: list[dict[str, str]]
+
+
+def build_hanweb(portals: Portals) -> Site:
+    site = Site("hanweb")
+    home = page(
+        "兰州市人民政府",
+        link_list(
+            [
+                ("/col/col100/index.html", "政务公开"),
+                ("/col/col200/index.html", "新闻中心"),
+                ("/english/index.html", "English"),
+            ]
+        ),
+        footer=HANWEB_FOOTER,
+    )
+    site.html("/", home)
+    site.html("/index.html", home)
+    site.html(
+        "/col/col100/index.html",
+        page(
+            "政务公开",
+            link_list(
+                [
+                    ("/col/col110/index.html", "法定主动公开内容"),
+                    ("/col/col120/index.html", "政府信息公开年报"),
+                    ("/col/col130/index.html", "部门信息公开年报"),
+                    ("/col/col140/index.html", "乡镇（街道）信息公开年报"),
+                ]
+            ),
+            footer=HANWEB_FOOTER,
+        ),
+    )
+    site.html(
+        "/col/col110/index.html",
+        page(
+            "法定主动公开内容",
+            link_list(
+                [
+                    ("/col/col120/index.html", "政府信息公开年报"),
+                    ("/col/col150/index.html", "通知公告"),
+                ]
+            ),
+            footer=HANWEB_FOOTER,
+        ),
+    )
+    lanzhou = seed_spec(
+        "004_7f5a90e893934992.txt", "hanweb", "/art/2021/3/9/art_120_1001.html", "兰州市"
+    )
+    lanzhou.also_at.append("/art/2021/3/9/art_130_1001.html")
+    gen21 = generated_spec("hanweb", "/art/2022/3/1/art_120_1006.html", "兰州市人民政府", 2021, 21)
+    gen19 = generated_spec("hanweb", "/art/2020/2/28/art_120_1007.html", "兰州市人民政府", 2019, 19)
+    weishan = seed_spec(
+        "003_d058f0def9fe5f52.txt",
+        "hanweb",
+        "/art/2021/1/28/art_130_2001.html",
+        "微山县行政审批服务局",
+    )
+    dept = generated_spec("hanweb", "/art/2022/1/20/art_130_2002.html", "兰州市教育局", 2021, 7)
+    town = generated_spec(
+        "hanweb", "/art/2022/1/25/art_140_3001.html", "七里河区西园街道办事处", 2021, 8
+    )
+    distractors = [
+        (
+            "/art/2021/1/5/art_120_1002.html",
+            "关于做好2020年政府信息公开工作年度报告编制发布工作的通知",
+        ),
+        ("/art/2021/4/1/art_120_1003.html", "兰州市2021年政务公开工作要点"),
+        ("/art/2021/3/30/art_120_1004.html", "兰州市2020年法治政府建设年度报告"),
+        ("/art/2022/8/1/art_120_1005.html", "兰州市人民政府办公室2021年部门决算"),
+    ]
+    site.columns["120"] = [
+        (lanzhou.path, lanzhou.title, "2021-03-09"),
+        *[(p, t, "2021-01-05") for p, t in distractors],
+        (gen21.path, gen21.title, "2022-03-01"),
+        (gen19.path, gen19.title, "2020-02-28"),
+    ]
+    site.columns["130"] = [
+        (lanzhou.path, lanzhou.title, "2021-03-09"),
+        (weishan.path, weishan.title, "2021-01-28"),
+        (dept.path, dept.title, "2022-01-20"),
+        (lanzhou.also_at[0], lanzhou.title, "2021-03-09"),
+    ]
+    site.columns["140"] = [(town.path, town.title, "2022-01-25")]
+    site.columns["150"] = [(distractors[0][0], distractors[0][1], "2021-01-05")]
+    site.columns["200"] = [
+        (f"/art/2022/5/{d}/art_200_{4000 + d}.html", f"兰州新闻{d}", "2022-05-01")
+        for d in range(1, 8)
+    ]
+    names = {
+        "120": "政府信息公开年报",
+        "130": "部门信息公开年报",
+        "140": "乡镇（街道）信息公开年报",
+        "150": "通知公告",
+        "200": "新闻中心",
+    }
+    for column, name in names.items():
+        site.html(f"/col/col{column}/index.html", jpage_column(column, name, site.columns[column]))
+    for n, (path, title) in enumerate(distractors):
+        site.html(
+            path,
+            hanweb_article(
+                title,
+                f"<p>{escape(title)}。各县区、各部门：请按要求执行。</p><p>2021年{n + 1}月</p>",
+                "2021-01-05",
+                "兰州市人民政府办公室",
+                "通知公告",
+            ),
+        )
+    for path, title, _ in site.columns["200"]:
+        site.html(
+            path, hanweb_article(title, "<p>新闻内容。</p>", "2022-05-01", "兰州日报", "新闻中心")
+        )
+    word = Style(seed=4, word=True)
+    for spec, column, meta in (
+        (lanzhou, "政府信息公开年报", True),
+        (gen21, "政府信息公开年报", True),
+        (gen19, "政府信息公开年报", False),
+        (weishan, "部门信息公开年报", True),
+        (dept, "部门信息公开年报", True),
+        (town, "乡镇（街道）信息公开年报", True),
+    ):
+        article = hanweb_article(
+            spec.title, report_body(spec, word), "2021-03-09", spec.organization, column, meta=meta
+        )
+        for path in [spec.path, *spec.also_at]:
+            site.html(path, article)
+        portals.reports.append(spec)
+    portals.distractors += [{"site": "hanweb", "path": p, "title": t} for p, t in distractors]
+    return site
+
+
+NEXTGROUP = "/module/web/jpage/dataproxy.jsp"
+
+
+def jpage_column(
+    column: str, name: str, records: list[tuple[str, str, str]], per_page: int = 3
+) -> str:
+    """A Hanweb column page: the first group of records inline, the rest via dataproxy.jsp."""
+    inline = "".join(record_xml(r) for r in records[:per_page])
+    unit = str(9000 + int(column))
+    script = f"""<div id="{unit}"><script type="text/xml"><datastore>
+<nextgroup><![CDATA[<a href="{NEXTGROUP}?page=1&appid=1&webid=1&path=/&columnid={column}\
+&unitid={unit}&webname=%E5%85%B0%E5%B7%9E%E5%B8%82&permissiontype=0"></a>]]></nextgroup>
+<recordset>{inline}</recordset></datastore></script></div>
+<script type="text/javascript">
+$(document).ready(function(){{ $('#{unit}').jpage({{ dataStore: dataStore, themeName: 'default',
+ showMode: 'full', perPage: {per_page}, totalRecord: {len(records)},
+ proxyUrl: '/module/web/jpage/dataproxy.jsp', groupSize: 1, barPosition: 'bottom',
+ ajaxParam: {{col: 1, appid: 1, webid: 1, path: '/', columnid: {column}, sourceContentType: 1,
+ unitid: {unit}, webname: '兰州市', permissiontype: 0}} }}); }});
+</script>"""
+    return page(
+        name, script, "<script src='/module/jslib/jquery/jquery.js'></script>", HANWEB_FOOTER
+    )
+
+
+def record_xml(record: tuple[str, str, str]) -> str:
+    path, title, date = record
+    return (
+        f"<record><![CDATA[<li><a href='{path}' title='{escape(title)}' target='_blank'>"
+        f"{escape(title)}</a><span>{date}</span></li>]]></record>"
+    )
+
+
+def dataproxy_answer(site: Site, form: dict[str, str], start: int, end: int) -> Page:
+    """The jpage dataproxy.jsp answer: records start..end (1-based) of a column."""
+    if not form.get("columnid") or not form.get("unitid"):
+        return Page(b"missing columnid/unitid", 400, [("Content-Type", "text/plain")])
+    records = site.columns.get(form["columnid"], [])
+    chosen = records[max(start, 1) - 1 : max(end, 0)]
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<datastore>\n'
+        f"<totalrecord>{len(records)}</totalrecord>\n<recordset>\n"
+        + "\n".join(record_xml(r) for r in chosen)
+        + "\n</recordset>\n</datastore>"
+    )
+    return Page(xml.encode("utf-8"), 200, [("Content-Type", "text/xml;charset=UTF-8")])
+
+
+def build_trs(portals: Portals) -> Site:
+    site = Site("trs")
+    home = page(
+        "昌乐县人民政府",
+        link_list(
+            [
+                ("/zwgk/index.html", "政务公开"),
+                ("/xwdt/index.html", "新闻动态"),
+                ("{{OFFSITE}}", "友情链接：山东省人民政府"),
+            ]
+        ),
+    )
+    site.html("/", home)
+    site.html("/index.html", home)
+    site.pages["/robots.txt"] = Page(
+        b"User-agent: *\nDisallow: /zwgk/nbk/\n", 200, [("Content-Type", "text/plain")]
+    )
+    site.html(
+        "/zwgk/index.html",
+        page(
+            "政务公开",
+            link_list(
+                [
+                    ("./zfxxgknb/index.html", "政府信息公开年报"),
+                    ("./zcwj/index.html", "政策文件"),
+                ]
+            ),
+        ),
+    )
+    site.html("/zwgk/zcwj/index.html", page("政策文件", "<p>暂无</p>"))
+    site.html(
+        "/xwdt/index.html", page("新闻动态", link_list([("./202201/t20220101_1.html", "新闻")]))
+    )
+    site.html(
+        "/xwdt/202201/t20220101_1.html",
+        trs_article("新闻", "<p>新闻内容。</p>", "2022-01-01", "昌乐县", "新闻动态"),
+    )
+    lanling = seed_spec(
+        "000_2ea0d66d96be98c1.txt",
+        "trs",
+        "/zwgk/zfxxgknb/202101/t20210120_100001.html",
+        "兰陵县人民政府",
+    )
+    changle = seed_spec(
+        "001_b48d038ea651e507.txt", "trs", "/zwgk/zfxxgknb/202103/t20210310_100002.html", "昌乐县"
+    )
+    with_files = generated_spec(
+        "trs", "/zwgk/zfxxgknb/202203/t20220301_100003.html", "昌乐县人民政府", 2021, 31
+    )
+    hidden = generated_spec(
+        "trs", "/zwgk/nbk/202103/t20210311_100009.html", "昌乐县营陵镇人民政府", 2020, 9
+    )
+    distractor = (
+        "/zwgk/zfxxgknb/202101/t20210104_100004.html",
+        "关于做好2020年度政府信息公开工作年度报告发布工作的通知",
+    )
+    lists = [
+        [(lanling.path, lanling.title), distractor],
+        [(changle.path, changle.title), (with_files.path, with_files.title)],
+        [(hidden.path, hidden.title)],
+    ]
+    for n, items in enumerate(lists):
+        rel = [
+            ("." + p.removeprefix("/zwgk/zfxxgknb") if p.startswith("/zwgk/zfxxgknb") else p, t)
+            for p, t in items
+        ]
+        name = "index.html" if n == 0 else f"index_{n}.html"
+        pager = (
+            f"<script>var countPage = {len(lists)};"
+            f'createPageHTML({len(lists)}, {n}, "index", "html");</script>'
+        )
+        site.html(f"/zwgk/zfxxgknb/{name}", page("政府信息公开年报", link_list(rel) + pager))
+    plain = Style(seed=1)
+    pdf_path = "/zwgk/zfxxgknb/202203/P020220301512345678901.pdf"
+    docx_path = "/zwgk/zfxxgknb/202203/P020220301512345678902.docx"
+    files_html = (
+        "<div class='attachments'>附件：<a href='./P020220301512345678901.pdf'>"
+        "昌乐县2021年报.pdf</a> <a href='./P020220301512345678902.docx'>昌乐县2021年报.docx"
+        "</a></div>"
+    )
+    site.html(
+        lanling.path,
+        trs_article(
+            lanling.title,
+            report_body(lanling, plain),
+            "2021-01-20",
+            lanling.organization,
+            "政府信息公开年报",
+        ),
+    )
+    gbk = trs_article(
+        changle.title,
+        report_body(changle, plain),
+        "2021-03-10",
+        "昌乐县人民政府",
+        "政府信息公开年报",
+        encoding="gbk",
+    )
+    site.html(changle.path, gbk, encoding="gbk", charset=False)  # no charset anywhere
+    site.html(
+        with_files.path,
+        trs_article(
+            with_files.title,
+            report_body(with_files, plain),
+            "2022-03-01",
+            with_files.organization,
+            "政府信息公开年报",
+            attachments=files_html,
+        ),
+    )
+    site.html(
+        hidden.path,
+        trs_article(
+            hidden.title,
+            report_body(hidden, plain),
+            "2021-03-11",
+            hidden.organization,
+            "政府信息公开年报",
+        ),
+    )
+    site.html(
+        distractor[0],
+        trs_article(
+            distractor[1],
+            "<p>请各单位按时发布。</p>",
+            "2021-01-04",
+            "昌乐县人民政府办公室",
+            "政府信息公开年报",
+        ),
+    )
+    site.pages[pdf_path] = Page(
+        attachment_bytes("report.pdf"), 200, [("Content-Type", "application/pdf")]
+    )
+    site.pages[docx_path] = Page(
+        attachment_bytes("report.docx"),
+        200,
+        [
+            (
+                "Content-Type",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            )
+        ],
+    )
+    portals.reports += [lanling, changle, with_files]
+    portals.distractors.append({"site": "trs", "path": distractor[0], "title": distractor[1]})
+    portals.disallowed.append({"site": "trs", "path": hidden.path})
+    portals.attachments += [
+        {"site": "trs", "path": pdf_path, "report_path": with_files.path, "source_type": "pdf"},
+        {"site": "trs", "path": docx_path, "report_path": with_files.path, "source_type": "docx"},
+    ]
+    return site
+
+
+def build_inhouse(portals: Portals) -> Site:
+    site = Site("inhouse")
+    home = page("临沂市兰山区人民政府", link_list([("/xxgk/", "信息公开"), ("/hdjl/", "互动交流")]))
+    site.html("/", home)
+    site.html(
+        "/xxgk/",
+        page(
+            "政府信息公开",
+            link_list(
+                [
+                    ("/xxgk/nb/list?page=1", "政府信息公开年报"),
+                    ("/xxgk/jgzn.html", "机构职能"),
+                ]
+            ),
+        ),
+    )
+    site.pages["/xxgk/jgzn.html"] = Page(
+        b"Internal Server Error", 500, [("Content-Type", "text/plain")]
+    )
+    lanshan = seed_spec(
+        "002_3a84f19c68f60ef6.txt", "inhouse", "/xxgk/nb/2022/lanshan-2021.html", "临沂市兰山区"
+    )
+    old = generated_spec(
+        "inhouse", "/xxgk/nb/2020/lanshan-2019.html", "临沂市兰山区人民政府", 2019, 119
+    )
+    para = generated_spec(
+        "inhouse", "/xxgk/nb/2023/lanshan-2022.html", "临沂市兰山区人民政府", 2022, 122
+    )
+    missing = "/xxgk/nb/2019/lanshan-2018.html"
+    lists = [
+        [(lanshan.path, lanshan.title), (para.path, para.title)],
+        [("/old/nb2019.html", old.title)],
+        [(missing, "临沂市兰山区2018年政府信息公开工作年度报告")],
+    ]
+    for n, items in enumerate(lists, start=1):
+        nav = ""
+        if n < len(lists):
+            nav = f"<div class='page'><a href='/xxgk/nb/list?page={n + 1}'>下一页</a></div>"
+        site.html(f"/xxgk/nb/list?page={n}", page("政府信息公开年报", link_list(items) + nav))
+    body = report_body(lanshan, Style(seed=2))
+    # GBK bytes under a page that declares utf-8, and a header without charset.
+    site.html(
+        lanshan.path,
+        inhouse_article(lanshan.title, body, "2022-01-28"),
+        encoding="gbk",
+        charset=False,
+    )
+    site.html(
+        para.path,
+        inhouse_article(para.title, report_body(para, Style(), "paragraphs"), "2023-01-30"),
+    )
+    site.html(old.path, inhouse_article(old.title, report_body(old, Style(seed=3)), "2020-01-31"))
+    site.pages["/old/nb2019.html"] = Page(
+        b"", 301, [("Location", old.path), ("Content-Type", "text/html")]
+    )
+    portals.reports += [lanshan, para, old]
+    portals.not_found.append({"site": "inhouse", "path": missing})
+    portals.redirects.append({"site": "inhouse", "from": "/old/nb2019.html", "to": old.path})
+    return site
+
+
+def build_sites() -> Portals:
+    """All three sample portals and what a crawl of them must find."""
+    portals = Portals({}, [], [], [], [], [], [])
+    for build in (build_hanweb, build_trs, build_inhouse):
+        site = build(portals)
+        portals.sites[site.name] = site
+    return portals
