@@ -85,7 +85,7 @@ def _records(fh: IO[bytes], name: str, errors: list[ReadError]) -> Iterator[tupl
         offset = start
         try:
             for record in iterator:
-                offset = iterator.get_record_offset()
+                offset = iterator.offset  # the record's start (get_record_offset() consumes it)
                 item = _convert(record, name, offset)
                 if item is not None:
                     item_kind, value = item
@@ -100,7 +100,7 @@ def _records(fh: IO[bytes], name: str, errors: list[ReadError]) -> Iterator[tupl
                     yield item
             return
         except Exception as exc:  # any damage: report, then look for the next record
-            failed_at = max(offset, iterator.offset if hasattr(iterator, "offset") else offset)
+            failed_at = max(offset, iterator.offset)
             errors.append(ReadError(name, failed_at, f"{type(exc).__name__}: {exc}"))
             resume = _next_member(fh, failed_at + 1)
             if resume is None:

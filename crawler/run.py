@@ -125,6 +125,8 @@ class Summary:
                 kinds[key.removeprefix("nianbao/errors/")] = int(value)
             elif key.startswith("downloader/exception_type_count/"):
                 name = key.rsplit(".", 1)[-1]
+                if name == "IgnoreRequest":  # robots.txt or an incremental skip: by design
+                    continue
                 kinds[f"download/{name}"] = kinds.get(f"download/{name}", 0) + int(value)
         for key in ("warc/write_failed", "nianbao/not_archived"):
             if self.count(key):
