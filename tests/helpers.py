@@ -22,9 +22,10 @@ def nianbao(
     *args: str, timeout: float = 300, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m crawler ARGS` (one reactor per process, so always a subprocess)."""
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        full_env.pop(name, None)
+        full_env.pop(name, None)  # tests talk to loopback only, unless a test sets a proxy
+    full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "crawler", *args],
         capture_output=True,

@@ -1,0 +1,126 @@
+"""The crawling commands end to end: harvest, demo, a dead portal, proxies from the environment."""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+import sqlite_utils
+
+from crawler.portal_server import SamplePortals
+from tests.helpers import FAST, nianbao
+
+pytestmark = pytest.mark.slow
+
+
+def test_harvest_archives_every_page_of_one_site(tmp_path: Path):
+    data = tmp_path / "data"
+    with SamplePortals() as portals:
+        result = nianbao("harvest", portals.urls["hanweb"], "--data", str(data), *FAST)
+        requested = {e.path for e in portals.log if e.site == "hanweb"}
+    assert result.returncode == 0, result.stderr[-2000:]
+    db = sqlite_utils.Database(data / "nianbao.db")
+    pages = {r["url"].split("/", 3)[3] for r in db.query("select url from pages")}
+    # not only reports: news articles and the English page (a 404) are archived too
+    assert "art/2022/5/3/art_200_4003.html" in pages
+    assert "english/index.html" in pages
+    assert {p.lstrip("/") for p in requested if not p.startswith("/module")} <= pages | {""}
+    expected = {r["url"] for r in portals.expected["reports"] if r["site"] == "hanweb"}
+    assert {r["url"] for r in db.query("select url from reports")} == expected
+
+
+def test_harvest_max_pages_bounds_the_crawl(tmp_path: Path):
+    with SamplePortals() as portals:
+        result = nianbao(
+            "harvest",
+            portals.urls["hanweb"],
+            "--data",
+            str(tmp_path / "d"),
+            "--max-pages",
+            "5",
+            *FAST,
+        )
+    assert result.returncode == 0
+    db = sqlite_utils.Database(tmp_path / "d" / "nianbao.db")
+    assert 5 <= db["pages"].count <= 5 + 16  # requests already in flight still land
+
+
+def test_demo_serves_and_crawls_the_sample_portals(tmp_path: Path):
+    data = tmp_path / "demo"
+    result = nianbao("demo", "--data", str(data))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "reports=15 new=12" in result.stdout
+    assert f"Database: {data / 'nianbao.db'}" in result.stdout
+    db = sqlite_utils.Database(data / "nianbao.db")
+    assert db["reports"].count == 12
+    assert list((data / "warc").glob("*.warc.gz"))
+    assert (data / "index.cdxj").stat().st_size > 0
+
+
+def test_a_dead_portal_is_recorded_and_the_crawl_goes_on(tmp_path: Path):
+    data = tmp_path / "data"
+    with SamplePortals() as portals:
+        dead = "http://127.0.0.1:9/"  # discard port: connection refused
+        result = nianbao(
+            "crawl",
+            dead,
+            portals.urls["inhouse"],
+            "--data",
+            str(data),
+            *FAST,
+            "-s",
+            "RETRY_TIMES=1",
+        )
+    assert result.returncode == 1
+    summary = next(line for line in result.stdout.splitlines() if line.startswith("nianbao crawl"))
+    assert "ConnectionRefusedError" in summary and "reports=3 " in summary
+    db = sqlite_utils.Database(data / "nianbao.db")
+    assert db["reports"].count == 3
+    (run,) = list(db.query("select exit_status, errors from crawls"))
+    assert run["exit_status"] == 1 and run["errors"] >= 1
+
+
+class ForwardProxy(BaseHTTPRequestHandler):
+    """A minimal HTTP forward proxy that records what passes through it."""
+
+    seen: ClassVar[list[str]] = []
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        ForwardProxy.seen.append(self.path)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            upstream = opener.open(urllib.request.Request(self.path, headers=dict(self.headers)))
+            status, headers, body = upstream.status, upstream.headers.items(), upstream.read()
+        except urllib.error.HTTPError as exc:
+            status, headers, body = exc.code, exc.headers.items(), exc.read()
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_http_proxy_environment_is_honoured(tmp_path: Path):
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), ForwardProxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    ForwardProxy.seen = []
+    try:
+        with SamplePortals() as portals:
+            env = {"http_proxy": f"http://127.0.0.1:{proxy.server_address[1]}", "no_proxy": ""}
+            result = nianbao(
+                "crawl", portals.urls["inhouse"], "--data", str(tmp_path / "d"), *FAST, env=env
+            )
+    finally:
+        proxy.shutdown()
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert any(url.endswith("/xxgk/nb/list?page=1") for url in ForwardProxy.seen)
+    assert sqlite_utils.Database(tmp_path / "d" / "nianbao.db")["reports"].count == 3

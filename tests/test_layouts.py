@@ -1,0 +1,178 @@
+"""CMS layouts, scope rules and charset repair, on small fixtures shaped like the real markup."""
+
+from __future__ import annotations
+
+import pytest
+from scrapy.http import HtmlResponse, Request
+
+from crawler.charset import CharsetFixMiddleware
+from crawler.layouts import detect, further_pages, hanweb, page_links, trs
+from crawler.scope import canonical_url, in_scope, is_attachment, is_report_title, link_score
+
+COLUMN = "http://www.lanzhou.gov.cn/col/col120/index.html"
+
+HANWEB_COLUMN = """<html><body><div id="9120"><script type="text/xml"><datastore>
+<nextgroup><![CDATA[<a href="/module/web/jpage/dataproxy.jsp?page=1&appid=1&webid=1&path=/&columnid=120&unitid=9120&webname=x&permissiontype=0"></a>]]></nextgroup>
+<recordset>
+<record><![CDATA[<li><a href='/art/2021/3/9/art_120_1001.html' title='兰州市2020年政府信息公开工作年度报告'>兰州市2020年政府信息公开工作年度报告</a><span>2021-03-09</span></li>]]></record>
+<record><![CDATA[<li><a href='/art/2021/1/5/art_120_1002.html'>关于做好2020年政府信息公开工作年度报告编制发布工作的通知</a></li>]]></record>
+</recordset></datastore></script></div>
+<script>$('#9120').jpage({ dataStore: dataStore, perPage: 2, totalRecord: 7,
+ proxyUrl: '/module/web/jpage/dataproxy.jsp', ajaxParam: {col: 1, appid: 1, webid: 1, path: '/',
+ columnid: 120, sourceContentType: 1, unitid: 9120, webname: '兰州市', permissiontype: 0} });</script>
+<a href='http://www.hanweb.com' style='display:none'>Produced By 大汉网络 大汉版通发布系统</a>
+</body></html>"""
+
+
+def test_hanweb_inline_records_are_found_inside_cdata():
+    links = hanweb.inline_records(HANWEB_COLUMN, COLUMN)
+    assert [link.url for link in links] == [
+        "http://www.lanzhou.gov.cn/art/2021/3/9/art_120_1001.html",
+        "http://www.lanzhou.gov.cn/art/2021/1/5/art_120_1002.html",
+    ]
+    assert links[0].text == "兰州市2020年政府信息公开工作年度报告"
+    # without <recordset>: CDATA straight in <datastore>
+    bare = "<datastore><![CDATA[<li><a href='/art/1.html'>甲</a></li>]]></datastore>"
+    assert [lk.url for lk in hanweb.inline_records(bare, COLUMN)] == [
+        "http://www.lanzhou.gov.cn/art/1.html"
+    ]
+
+
+def test_hanweb_paging_is_a_post_to_dataproxy_with_the_scripts_fields():
+    requests = hanweb.paging_requests(HANWEB_COLUMN, COLUMN)
+    assert [r.url for r in requests] == [
+        "http://www.lanzhou.gov.cn/module/web/jpage/dataproxy.jsp?startrecord=3&endrecord=7&perpage=2"
+    ]
+    (request,) = requests
+    assert request.method == "POST" and request.headers == {"Referer": COLUMN}
+    assert request.formdata == {
+        "col": "1",
+        "appid": "1",
+        "webid": "1",
+        "path": "/",
+        "columnid": "120",
+        "sourceContentType": "1",
+        "unitid": "9120",
+        "webname": "兰州市",
+        "permissiontype": "0",
+    }
+
+
+def test_hanweb_dataproxy_answer():
+    xml = """<?xml version="1.0" encoding="UTF-8"?><datastore><totalrecord>1928</totalrecord>
+    <recordset><record><![CDATA[<li class="cf"><a href="/art/2026/9/16/art_77_11830771.html"
+    title="标题">标题</a><span>2026-09-16</span></li>]]></record></recordset></datastore>"""
+    links, total = hanweb.dataproxy_records(xml, COLUMN)
+    assert total == 1928
+    assert links[0].url == "http://www.lanzhou.gov.cn/art/2026/9/16/art_77_11830771.html"
+
+
+def test_hanweb_get_nextgroup_form_when_no_post_parameters():
+    html = HANWEB_COLUMN.split("<script>$(")[0] + "<script>var totalpage = 3;</script>"
+    urls = [r.url for r in hanweb.nextgroup_requests(html, COLUMN)]
+    assert len(urls) == 3 and all("dataproxy.jsp?page=" in u for u in urls)
+    assert "page=3" in urls[-1] and "columnid=120" in urls[-1]
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ('createPageHTML(3, 0, "index", "html");', ["index_1.html", "index_2.html", "index.html"]),
+        ("createPageHTML('2','1','index','shtml');", ["index_1.shtml", "index.shtml"]),
+        ("var countPage = 2//共多少页", ["index_1.html", "index.html"]),
+    ],
+)
+def test_trs_paging_from_create_page_html(script, expected):
+    base = "http://www.x.gov.cn/zwgk/zfxxgknb/index.html"
+    urls = [r.url for r in trs.paging_urls(f"<script>{script}</script>", base)]
+    assert urls == [f"http://www.x.gov.cn/zwgk/zfxxgknb/{name}" for name in expected]
+
+
+def test_generic_next_pages_and_detect():
+    html = (
+        "<a href='?page=2'>下一页</a><a href='/a.html'>文章</a><a href='javascript:void(0)'>x</a>"
+    )
+    url = "http://www.x.gov.cn/xxgk/nb/list?page=1"
+    assert [p.url for p in further_pages(html, url)] == ["http://www.x.gov.cn/xxgk/nb/list?page=2"]
+    assert [lk.url for lk in page_links(html, url)] == [
+        "http://www.x.gov.cn/xxgk/nb/list?page=2",
+        "http://www.x.gov.cn/a.html",
+    ]
+    assert detect(HANWEB_COLUMN) == "hanweb"
+    assert detect('<div class="TRS_Editor">') == "trs"
+    assert detect("<p>hi</p>") == "generic"
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "兰陵县人民政府 2020年政府信息公开工作 年度报告",
+        "兰州市2020年政府信息公开工作年度报告",
+        "平潭综合实验区2021年度政府信息公开工作年度报告",
+        "兰州市教育局2021年政府信息公开年报",
+        "七里河区西园街道办事处2021年政府信息公开工作年度报告",
+    ],
+)
+def test_report_titles(title):
+    assert is_report_title(title)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "关于做好2020年政府信息公开工作年度报告编制发布工作的通知",
+        "兰州市2021年政务公开工作要点",
+        "兰州市2020年法治政府建设年度报告",
+        "兰州市人民政府办公室2021年部门决算",
+        "政府信息公开年报",
+        "",
+    ],
+)
+def test_not_report_titles(title):
+    assert not is_report_title(title)
+
+
+def test_link_scores_lead_towards_reports():
+    assert (
+        link_score("政府信息公开年报", "/col/col120/index.html")
+        > link_score("政务公开", "/col/col100/index.html")
+        > 0
+    )
+    assert link_score("兰州市2020年政府信息公开工作年度报告", "/art/1.html") == 100
+    assert link_score("新闻中心", "/col/col200/index.html") <= 0
+    assert link_score("English", "/english/index.html") <= 0
+
+
+def test_scope_and_urls():
+    portal = "http://www.lanzhou.gov.cn/"
+    assert in_scope("http://xxgk.lanzhou.gov.cn/col/col1/index.html", portal)
+    assert in_scope("https://lanzhou.gov.cn/a.html", portal)
+    assert not in_scope("http://www.gansu.gov.cn/", portal)
+    assert not in_scope("mailto:a@b.cn", portal)
+    assert in_scope("http://127.0.0.1:8000/a", "http://127.0.0.1:8000/")
+    assert not in_scope("http://127.0.0.1:8001/a", "http://127.0.0.1:8000/")
+    assert canonical_url("http://WWW.x.gov.cn:80/a.html#top") == "http://www.x.gov.cn/a.html"
+    assert is_attachment("http://x.gov.cn/202103/P020210309.pdf") == "pdf"
+    assert is_attachment("/module/download/downfile.jsp?classid=0&filename=a.docx") == "docx"
+    assert is_attachment("/a.html") is None
+
+
+GBK_PAGE = "<html><head><title>兰州市2020年政府信息公开工作年度报告</title></head></html>"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (GBK_PAGE.encode("gbk"), "text/html"),  # no charset anywhere
+        (GBK_PAGE.replace("<head>", '<head><meta charset="utf-8">').encode("gbk"), "text/html"),
+        (GBK_PAGE.encode("gbk"), "text/html; charset=utf-8"),  # header lies
+        (GBK_PAGE.encode("utf-8"), "text/html; charset=utf-8"),  # honest utf-8 untouched
+    ],
+)
+def test_charset_fix(body, content_type):
+    url = "http://x.gov.cn/a.html"
+    response = HtmlResponse(
+        url, body=body, headers={"Content-Type": content_type}, request=Request(url)
+    )
+    fixed = CharsetFixMiddleware().process_response(response.request, response)
+    assert fixed.css("title::text").get() == "兰州市2020年政府信息公开工作年度报告"
