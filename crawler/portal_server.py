@@ -8,6 +8,7 @@ headers and body) and `SamplePortals.expected` (what a correct crawl finds). An 
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import dataclass
@@ -78,6 +79,22 @@ class PortalServer:
             )
         return page
 
+    def conditional(self, page: Page, request_headers: Any) -> Page:
+        """Validators as the site's server gives them, and a 304 when they still match."""
+        if page.status != 200 or self.site.validators == "none" or page.no_validators:
+            return page
+        etag = '"' + hashlib.sha1(page.body).hexdigest()[:16] + '"'
+        headers = list(page.headers)
+        if self.site.validators == "etag":
+            headers.append(("ETag", etag))
+        headers.append(("Last-Modified", page.last_modified))
+        if (request_headers.get("If-None-Match") == etag and self.site.validators == "etag") or (
+            request_headers.get("If-Modified-Since") == page.last_modified
+            and not request_headers.get("If-None-Match")
+        ):
+            return Page(b"", 304, [h for h in headers if h[0] != "Content-Type"])
+        return Page(page.body, 200, headers)
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         portal = self
 
@@ -92,7 +109,7 @@ class PortalServer:
                 body = self.rfile.read(length) if length else b""
                 if portal.latency:
                     time.sleep(portal.latency)
-                page = portal.respond(method, self.path, body)
+                page = portal.conditional(portal.respond(method, self.path, body), self.headers)
                 portal.log.append(
                     LogEntry(
                         portal.site.name,

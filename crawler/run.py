@@ -147,7 +147,8 @@ class Summary:
             f"changed={self.count('nianbao/reports_changed')} "
             f"unparsed={self.count('nianbao/reports_unparsed')} "
             f"inconsistent={self.count('nianbao/reports_inconsistent')} "
-            f"attachments={self.count('nianbao/attachments')} errors: {error_text}",
+            f"attachments={self.count('nianbao/attachments')} "
+            f"revisits={self.count('warc/revisits')} errors: {error_text}",
         ]
 
     def record(self, db_path: Path, exit_status: int) -> None:
@@ -172,6 +173,20 @@ class Summary:
         db.close()
 
 
+def repair_archive(paths: DataPaths) -> int:
+    """Before writing: WARCs a killed run left open are cut back to whole records."""
+    from archive.repair import repair_folder
+
+    results = [r for r in repair_folder(paths.warc_dir) if r.status != "ok"]
+    for result in results:
+        print(
+            f"nianbao: {result.status} {result.path.name}: {result.reason} "
+            f"({result.tail_bytes} bytes set aside)",
+            file=sys.stderr,
+        )
+    return len(results)
+
+
 def run_spider(
     command: str,
     spider: str,
@@ -188,12 +203,14 @@ def run_spider(
         with data_lock(paths):
             settings = build_settings(paths, overrides, verbose, log_file)
             summary = Summary(command=command, started=now_iso())
+            repaired = repair_archive(paths)
             process = AsyncCrawlerProcess(settings)
             crawler = process.create_crawler(spider)
             process.crawl(crawler, **spider_args)
             process.start()
             summary.ended = now_iso()
             summary.stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+            summary.stats["warc/repaired_files"] = repaired
             status = summary.exit_status()
             summary.record(paths.db, status)
     except DataFolderLocked as exc:

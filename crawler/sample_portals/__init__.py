@@ -33,6 +33,8 @@ class Page:
     body: bytes
     status: int = 200
     headers: list[tuple[str, str]] = field(default_factory=list)
+    last_modified: str = "Tue, 09 Mar 2021 01:30:00 GMT"
+    no_validators: bool = False  # a dynamic page: no ETag, no Last-Modified
 
 
 @dataclass
@@ -52,6 +54,7 @@ class ReportSpec:
 class Site:
     name: str
     pages: dict[str, Page] = field(default_factory=dict)
+    validators: str = "etag"  # "etag" (ETag + Last-Modified), "last-modified" or "none"
     # Hanweb columns: columnid -> list of (path, title, date)
     columns: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
 
@@ -615,7 +618,7 @@ def build_trs(portals: Portals) -> Site:
 
 
 def build_inhouse(portals: Portals) -> Site:
-    site = Site("inhouse")
+    site = Site("inhouse", validators="last-modified")
     home = page("临沂市兰山区人民政府", link_list([("/xxgk/", "信息公开"), ("/hdjl/", "互动交流")]))
     site.html("/", home)
     site.html(
@@ -665,6 +668,7 @@ def build_inhouse(portals: Portals) -> Site:
         para.path,
         inhouse_article(para.title, report_body(para, Style(), "paragraphs"), "2023-01-30"),
     )
+    site.pages[para.path].no_validators = True  # re-sent in full: an identical-payload revisit
     site.html(old.path, inhouse_article(old.title, report_body(old, Style(seed=3)), "2020-01-31"))
     site.pages["/old/nb2019.html"] = Page(
         b"", 301, [("Location", old.path), ("Content-Type", "text/html")]
