@@ -10,11 +10,19 @@ from archive.records import header_pairs
 from crawler.items import Capture
 
 
+def revisit_extra(location: dict) -> dict:
+    """Capture extras for a WARC record: its type and, for a revisit, the original's date."""
+    if not location.get("revisit"):
+        return {"record_type": "response"}
+    refers_to = location.get("refers_to") or {}
+    return {"record_type": "revisit", "content_date": refers_to.get("date")}
+
+
 def capture_from_response(response: Response, site: str | None = None) -> Capture:
     """The Capture the pipeline processes; its WARC location comes from `meta["warc"]`."""
     warc = response.meta.get("warc") or {}
     referer = response.request.headers.get(b"Referer") if response.request is not None else None
-    extra = {"record_type": "revisit" if warc.get("revisit") else "response"}
+    extra = revisit_extra(warc)
     if response.meta.get("warc_error"):
         extra["warc_error"] = response.meta["warc_error"]
     return Capture(

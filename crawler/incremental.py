@@ -1,10 +1,11 @@
 """Nightly crawls cost little: known reports and attachments are re-fetched only conditionally.
 
-List pages are always fetched again (that is where new reports appear). A URL already stored as
-a report, a report alias or an attachment is skipped while it is fresher than
-`NIANBAO_REFRESH_DAYS`, and otherwise asked for with `If-None-Match` / `If-Modified-Since`; the
-request also carries `meta["revisit_of"]`, so the archiver stores a 304 or an unchanged payload
-as a WARC `revisit` record instead of a second copy.
+List pages are always fetched again in full (that is where new reports appear, and the spider
+needs their links). A URL already stored as a report, a report alias or an attachment is skipped
+while it is fresher than `NIANBAO_REFRESH_DAYS`, and otherwise asked for with `If-None-Match` /
+`If-Modified-Since`. Every request for a URL fetched before carries `meta["revisit_of"]`, so the
+archiver stores a 304, or a payload identical to the stored one, as a WARC `revisit` record
+instead of a second copy: an unchanged list page costs a download but almost no archive space.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 KNOWN_SQL = """
-select p.url, p.etag, p.last_modified, p.payload_digest, p.fetched_at, p.content_date
+select p.url, p.etag, p.last_modified, p.payload_digest, p.fetched_at, p.content_date,
+       p.url in (select url from reports union select url from report_aliases
+                 union select url from attachments) as document
 from pages p
-where p.url in (select url from reports union select url from report_aliases
-                union select url from attachments)
+where p.status in (200, 304) and p.payload_digest is not null
 """
 
 
@@ -44,15 +46,19 @@ class Known:
     payload_digest: str | None
     fetched_at: str | None
     content_date: str | None
+    document: bool = False  # a report or an attachment, not a list page
 
 
 def load_known(db_path: str | Path) -> dict[str, Known]:
-    """Every stored report, alias and attachment URL with its validators."""
+    """Every URL fetched whole before (200, or 304 to a whole copy): validators and digest."""
     if not Path(db_path).exists():
         return {}
     db = open_db(db_path)
     try:
-        return {row["url"]: Known(**row) for row in db.query(KNOWN_SQL)}
+        return {
+            row["url"]: Known(**{**row, "document": bool(row["document"])})
+            for row in db.query(KNOWN_SQL)
+        }
     finally:
         db.close()
 
@@ -99,6 +105,13 @@ class IncrementalMiddleware:
         known = self.known.get(request.url)
         if known is None:
             return None
+        request.meta["revisit_of"] = {
+            "uri": known.url,
+            "date": known.content_date or known.fetched_at,
+            "payload_digest": known.payload_digest,
+        }
+        if not known.document:
+            return None
         stats = self.crawler.stats
         if is_fresh(known, self.refresh, datetime.now(UTC)):
             stats.inc_value("incremental/skipped_fresh")
@@ -107,10 +120,5 @@ class IncrementalMiddleware:
             request.headers.setdefault("If-None-Match", known.etag)
         if known.last_modified:
             request.headers.setdefault("If-Modified-Since", known.last_modified)
-        request.meta["revisit_of"] = {
-            "uri": known.url,
-            "date": known.content_date or known.fetched_at,
-            "payload_digest": known.payload_digest,
-        }
         stats.inc_value("incremental/conditional")
         return None

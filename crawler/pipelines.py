@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DropItem
 
 from archive.signals import response_archived
+from crawler.capture import revisit_extra
 from crawler.items import Capture
 from crawler.process import outcome_keys, page_row, process_capture
 from crawler.store import open_db, save_page, save_rows
@@ -20,14 +21,6 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
-
-
-def revisit_extra(location: dict) -> dict:
-    """Capture extras for a WARC record: its type and, for a revisit, the original's date."""
-    if not location.get("revisit"):
-        return {"record_type": "response"}
-    refers_to = location.get("refers_to") or {}
-    return {"record_type": "revisit", "content_date": refers_to.get("date")}
 
 
 class StorePipeline:

@@ -163,12 +163,17 @@ class Summary:
                 "reports_found": self.count("nianbao/reports_found"),
                 "new_reports": self.count("nianbao/reports_new"),
                 "changed_reports": self.count("nianbao/reports_changed"),
+                "requests": self.count("downloader/request_count"),
+                "bytes_downloaded": self.count("downloader/response_bytes"),
+                "warc_bytes": self.count("warc/bytes"),
+                "revisits": self.count("warc/revisits"),
                 "unparsed": self.count("nianbao/reports_unparsed"),
                 "inconsistent": self.count("nianbao/reports_inconsistent"),
                 "errors": sum(self.errors_by_kind().values()),
                 "error_kinds": json.dumps(self.errors_by_kind()),
                 "exit_status": exit_status,
-            }
+            },
+            alter=True,
         )
         db.close()
 

@@ -686,3 +686,49 @@ def build_sites() -> Portals:
         site = build(portals)
         portals.sites[site.name] = site
     return portals
+
+
+def next_night(portals: Portals) -> dict[str, ReportSpec]:
+    """Change the portals as a day of publishing would: one new report, one edited report.
+
+    TRS gets a 2023 report at the top of its first list page; the in-house 2019 report is
+    corrected (one cell of section 2 changes) and its server gives it a new Last-Modified.
+    Everything else stays byte for byte the same.
+    """
+    trs = portals.sites["trs"]
+    new = generated_spec(
+        "trs", "/zwgk/zfxxgknb/202401/t20240115_100010.html", "昌乐县人民政府", 2023, 2023
+    )
+    trs.html(
+        new.path,
+        trs_article(
+            new.title, report_body(new, Style(seed=1)), "2024-01-15", new.organization, "年报"
+        ),
+    )
+    first_list = trs.pages["/zwgk/zfxxgknb/index.html"]
+    link = f"<ul><li><a href='./202401/t20240115_100010.html'>{escape(new.title)}</a></li>"
+    first_list.body = first_list.body.replace(b"<ul>", link.encode(), 1)
+
+    inhouse = portals.sites["inhouse"]
+    index, old = next(
+        (i, r) for i, r in enumerate(portals.reports) if r.path == "/xxgk/nb/2020/lanshan-2019.html"
+    )
+    tables = json.loads(json.dumps(old.tables))
+    active = tables["active"]
+    first_row = next(iter(active))
+    first_col = next(iter(active[first_row]))
+    cell = active[first_row][first_col]
+    if isinstance(cell, dict):
+        cell["value"] += 1
+        cell["raw"] = str(int(cell["value"]))
+    else:
+        active[first_row][first_col] = cell + 1
+    edited = ReportSpec(**{**old.__dict__, "tables": tables})
+    inhouse.html(
+        edited.path,
+        inhouse_article(edited.title, report_body(edited, Style(seed=3)), "2020-01-31"),
+    )
+    inhouse.pages[edited.path].last_modified = "Mon, 20 Nov 2026 08:00:00 GMT"
+    portals.reports[index] = edited
+    portals.reports.append(new)
+    return {"new": new, "edited": edited}
