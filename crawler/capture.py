@@ -18,11 +18,25 @@ def revisit_extra(location: dict) -> dict:
     return {"record_type": "revisit", "content_date": refers_to.get("date")}
 
 
+def content_location(location: dict) -> tuple[str | None, int | None, str | None]:
+    """(file, offset, payload digest) of the record that holds the content.
+
+    A revisit holds none: the database points at the whole capture it refers to, so a report
+    seen again unchanged (or first stored after a killed run) still reads back its payload.
+    """
+    refers_to = location.get("refers_to") or {}
+    if location.get("revisit") and refers_to.get("filename"):
+        return refers_to["filename"], refers_to.get("offset"), refers_to.get("payload_digest")
+    digest = location.get("payload_digest") or refers_to.get("payload_digest")
+    return location.get("filename"), location.get("offset"), digest
+
+
 def capture_from_response(response: Response, site: str | None = None) -> Capture:
     """The Capture the pipeline processes; its WARC location comes from `meta["warc"]`."""
     warc = response.meta.get("warc") or {}
     referer = response.request.headers.get(b"Referer") if response.request is not None else None
     extra = revisit_extra(warc)
+    filename, offset, digest = content_location(warc)
     if response.meta.get("warc_error"):
         extra["warc_error"] = response.meta["warc_error"]
     return Capture(
@@ -31,9 +45,9 @@ def capture_from_response(response: Response, site: str | None = None) -> Captur
         headers=header_pairs(response.headers),
         body=response.body,
         fetched_at=warc.get("date") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        warc_filename=warc.get("filename"),
-        warc_record_offset=warc.get("offset"),
-        payload_digest=warc.get("payload_digest"),
+        warc_filename=filename,
+        warc_record_offset=offset,
+        payload_digest=digest,
         site=site,
         referer=referer.decode("latin-1") if referer else None,
         link_text=response.meta.get("link_text"),

@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 KNOWN_SQL = """
 select p.url, p.etag, p.last_modified, p.payload_digest, p.fetched_at, p.content_date,
+       p.warc_filename, p.warc_record_offset,
        p.url in (select url from reports union select url from report_aliases
                  union select url from attachments) as document
 from pages p
@@ -46,6 +47,8 @@ class Known:
     payload_digest: str | None
     fetched_at: str | None
     content_date: str | None
+    warc_filename: str | None = None  # where the whole capture is
+    warc_record_offset: int | None = None
     document: bool = False  # a report or an attachment, not a list page
 
 
@@ -109,6 +112,8 @@ class IncrementalMiddleware:
             "uri": known.url,
             "date": known.content_date or known.fetched_at,
             "payload_digest": known.payload_digest,
+            "filename": known.warc_filename,
+            "offset": known.warc_record_offset,
         }
         if not known.document:
             return None

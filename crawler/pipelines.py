@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DropItem
 
 from archive.signals import response_archived
-from crawler.capture import revisit_extra
+from crawler.capture import content_location, revisit_extra
 from crawler.items import Capture
 from crawler.process import outcome_keys, page_row, process_capture
 from crawler.store import open_db, save_page, save_rows
@@ -54,6 +54,7 @@ class StorePipeline:
         """Every archived response becomes a `pages` row, whatever its status."""
         if self.db is None:
             self.db = open_db(self.db_path)
+        filename, offset, digest = content_location(location)
         capture = Capture(
             url=response.url,
             status=response.status,
@@ -64,10 +65,9 @@ class StorePipeline:
             ],
             body=b"",
             fetched_at=location.get("date") or "",
-            warc_filename=location.get("filename"),
-            warc_record_offset=location.get("offset"),
-            payload_digest=location.get("payload_digest")
-            or (location.get("refers_to") or {}).get("payload_digest"),
+            warc_filename=filename,
+            warc_record_offset=offset,
+            payload_digest=digest,
             extra=revisit_extra(location),
         )
         save_page(self.db, page_row(capture))

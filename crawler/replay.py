@@ -53,8 +53,9 @@ def capture_of(record: Any, original: Any | None = None) -> Capture:
         headers=list(record.headers),
         body=source.body if source is not None else b"",
         fetched_at=record.date,
-        warc_filename=record.filename,
-        warc_record_offset=record.offset,
+        # A revisit holds no content: point at the whole record it refers to, as the crawl does.
+        warc_filename=source.filename,
+        warc_record_offset=source.offset,
         payload_digest=record.payload_digest or refers.get("payload_digest"),
         referer=_header(getattr(record, "request_headers", None) or [], "Referer"),
         extra=extra,

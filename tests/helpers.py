@@ -74,3 +74,34 @@ def same_value(a: Any, b: Any) -> bool:
 
 def load_truth() -> dict[str, Any]:
     return json.loads((SEEDS / "truth.json").read_text(encoding="utf-8"))
+
+
+def report_snapshot(db: sqlite_utils.Database) -> dict[str, Any]:
+    """Every report with its cells and checks, keyed by URL (ids may differ between databases)."""
+    snapshot = {}
+    for report in db.query("select * from reports order by url"):
+        cells = sorted(
+            (c["section"], c["row_key"], c["col_key"], c["value"], c["raw"])
+            for c in db.query("select * from report_cells where report_id = ?", [report["id"]])
+        )
+        checks = sorted(
+            (c["check"], c["ok"], c["detail"])
+            for c in db.query("select * from report_checks where report_id = ?", [report["id"]])
+        )
+        fields = {
+            k: report[k]
+            for k in (
+                "title",
+                "organization",
+                "year",
+                "format",
+                "published",
+                "source_type",
+                "warc_filename",
+                "warc_record_offset",
+                "consistent",
+                "text",
+            )
+        }
+        snapshot[report["url"]] = (fields, cells, checks)
+    return snapshot

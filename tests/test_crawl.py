@@ -14,7 +14,14 @@ import sqlite_utils
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.portal_server import SamplePortals
-from tests.helpers import FAST, nianbao, same_value, stored_cells, truth_cells
+from tests.helpers import (
+    FAST,
+    nianbao,
+    report_snapshot,
+    same_value,
+    stored_cells,
+    truth_cells,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -159,37 +166,6 @@ def test_crawls_table_records_the_run(crawl: Crawl):
     (run,) = list(crawl.db.query("select * from crawls"))
     assert run["command"] == "crawl" and run["exit_status"] == 0
     assert run["new_reports"] == crawl.db["reports"].count
-
-
-def report_snapshot(db: sqlite_utils.Database) -> dict[str, Any]:
-    """Every report with its cells and checks, keyed by URL (ids may differ between databases)."""
-    snapshot = {}
-    for report in db.query("select * from reports order by url"):
-        cells = sorted(
-            (c["section"], c["row_key"], c["col_key"], c["value"], c["raw"])
-            for c in db.query("select * from report_cells where report_id = ?", [report["id"]])
-        )
-        checks = sorted(
-            (c["check"], c["ok"], c["detail"])
-            for c in db.query("select * from report_checks where report_id = ?", [report["id"]])
-        )
-        fields = {
-            k: report[k]
-            for k in (
-                "title",
-                "organization",
-                "year",
-                "format",
-                "published",
-                "source_type",
-                "warc_filename",
-                "warc_record_offset",
-                "consistent",
-                "text",
-            )
-        }
-        snapshot[report["url"]] = (fields, cells, checks)
-    return snapshot
 
 
 def test_replay_gives_exactly_the_crawl(crawl: Crawl, tmp_path: Path):

@@ -21,7 +21,14 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.portal_server import LogEntry, SamplePortals
 from crawler.sample_portals import ReportSpec, next_night
-from tests.helpers import FAST, nianbao, same_value, stored_cells, truth_cells
+from tests.helpers import (
+    FAST,
+    nianbao,
+    report_snapshot,
+    same_value,
+    stored_cells,
+    truth_cells,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -244,3 +251,32 @@ def test_the_archive_stays_readable_after_three_nights(nights: Nights):
         [str(warcio), "check", *map(str, files)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_replay_of_three_nights_gives_the_same_reports_and_history(nights: Nights, tmp_path: Path):
+    replayed = tmp_path / "replayed"
+    result = nianbao("replay", str(nights.data / "warc"), "--data", str(replayed))
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    db = sqlite_utils.Database(replayed / "nianbao.db")
+    assert report_snapshot(db) == report_snapshot(nights.db)
+    history = "select url, version, payload_digest, cells from report_versions order by url"
+    assert list(db.query(history)) == list(nights.db.query(history))
+    assert db["report_versions"].count == 1
+
+
+def test_reports_point_at_whole_responses(nights: Nights):
+    """After revisits, every report and page still reads back its payload from the archive."""
+    for table in ("reports", "pages"):
+        rows = list(
+            nights.db.query(
+                f"select url, warc_filename, warc_record_offset from {table} "
+                "where warc_filename is not null"
+            )
+        )
+        assert rows
+        for row in rows:
+            with (nights.data / "warc" / row["warc_filename"]).open("rb") as fh:
+                fh.seek(row["warc_record_offset"])
+                record = next(iter(ArchiveIterator(fh)))
+            assert record.rec_headers.get_header("WARC-Target-URI") == row["url"]
+            assert record.rec_type == "response", (table, row)
