@@ -70,14 +70,17 @@ def check_and_repair(path: str | Path) -> RepairResult:
     return result
 
 
-def repair_folder(folder: str | Path) -> list[RepairResult]:
-    """Check every WARC (and every unclosed `.open` file) in a folder before a run writes to it."""
+def repair_folder(folder: str | Path, every_file: bool = False) -> list[RepairResult]:
+    """Repair the files a killed run left open (`*.open`) in a folder, before a run writes to it.
+
+    A closed file was complete when it was renamed, so a nightly run reads only the open ones;
+    `every_file=True` checks the whole folder (slow on a large archive).
+    """
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    candidates = sorted(
-        p
-        for p in folder.iterdir()
-        if p.name.endswith((".warc.gz", ".warc", ".warc.gz" + OPEN_SUFFIX))
-    )
+    suffixes = (".warc.gz" + OPEN_SUFFIX, ".warc" + OPEN_SUFFIX)
+    if every_file:
+        suffixes += (".warc.gz", ".warc")
+    candidates = sorted(p for p in folder.iterdir() if p.name.endswith(suffixes))
     return [check_and_repair(p) for p in candidates]

@@ -131,6 +131,8 @@ class Summary:
         for key in ("warc/write_failed", "nianbao/not_archived"):
             if self.count(key):
                 kinds[key] = self.count(key)
+        if self.stats.get("finish_reason") == "shutdown":  # SIGINT/SIGTERM: the next run resumes
+            kinds["interrupted"] = 1
         return kinds
 
     def exit_status(self) -> int:
