@@ -49,6 +49,20 @@ class ArchivedRecord:
     record_id: str
     refers_to: dict[str, Any] = field(default_factory=dict)
     request_headers: list[tuple[str, str]] = field(default_factory=list)
+    path: Path | None = None  # the file it was read from
+
+
+def read_record(path: Path, offset: int) -> ArchivedRecord | None:
+    """The response or revisit record at `offset` of `path`, or None if there is none."""
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        for record in ArchiveIterator(fh, check_digests=False):
+            item = _convert(record, path.name, offset)
+            if item is None or item[0] != "capture":
+                return None
+            item[1].path = path
+            return item[1]
+    return None
 
 
 def iter_captures(
@@ -72,12 +86,14 @@ def _iter_file(path: Path, errors: list[ReadError]) -> Iterator[ArchivedRecord]:
                 pending = None
             if kind == "capture":
                 pending = value
+                pending.path = path
         if pending is not None:
             yield pending
 
 
 def _records(fh: IO[bytes], name: str, errors: list[ReadError]) -> Iterator[tuple[str, Any]]:
     """('capture', ArchivedRecord) and ('request', (concurrent_to, headers)) items of one file."""
+    size = fh.seek(0, 2)
     start = 0
     while True:
         fh.seek(start)
@@ -87,21 +103,24 @@ def _records(fh: IO[bytes], name: str, errors: list[ReadError]) -> Iterator[tupl
             for record in iterator:
                 offset = iterator.offset  # the record's start (get_record_offset() consumes it)
                 item = _convert(record, name, offset)
+                iterator.read_to_end(record)
+                length = iterator.get_record_length()
+                if offset + length >= size:
+                    # Only a file's last record can be cut short by a crash or a full disk.
+                    position = fh.tell()
+                    whole = member_complete(fh, offset, length)
+                    fh.seek(position)
+                    if not whole:
+                        raise ValueError("record cut short (incomplete gzip member)")
                 if item is not None:
-                    item_kind, value = item
-                    if item_kind == "capture":
-                        iterator.read_to_end(record)
-                        value.length = iterator.get_record_length()
-                        position = fh.tell()
-                        whole = member_complete(fh, offset, value.length)
-                        fh.seek(position)
-                        if not whole:
-                            raise ValueError("record cut short (incomplete gzip member)")
+                    if item[0] == "capture":
+                        item[1].length = length
                     yield item
             return
         except Exception as exc:  # any damage: report, then look for the next record
             failed_at = max(offset, iterator.offset)
-            errors.append(ReadError(name, failed_at, f"{type(exc).__name__}: {exc}"))
+            reason = f"{type(exc).__name__}: {exc}"
+            errors.append(ReadError(name, failed_at, ascii(reason)[1:81]))
             resume = _next_member(fh, failed_at + 1)
             if resume is None:
                 return

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from archive.reader import iter_captures
+from archive.reader import iter_captures, read_record
 from crawler.items import Capture
 from crawler.process import outcome_keys, process_capture
 from crawler.run import DataFolderLocked, DataPaths, Summary, data_lock
@@ -22,22 +22,30 @@ logger = logging.getLogger(__name__)
 
 
 class Originals:
-    """Full response records seen so far, by URL and payload digest, to resolve revisits."""
+    """Where the whole response records seen so far are, to resolve revisits.
+
+    Only locations are kept, never bodies: a revisit reads its original back from disk, so
+    replaying a large archive takes memory for its URLs, not for its payloads.
+    """
 
     def __init__(self) -> None:
-        self.by_digest: dict[tuple[str, str], Any] = {}
-        self.latest: dict[str, Any] = {}
+        self.by_digest: dict[tuple[str, str], tuple[Path, int]] = {}
+        self.latest: dict[str, tuple[Path, int]] = {}
 
     def remember(self, record: Any) -> None:
-        self.latest[record.url] = record
+        if record.path is None:
+            return
+        where = (record.path, record.offset)
+        self.latest[record.url] = where
         if record.payload_digest:
-            self.by_digest[(record.url, record.payload_digest)] = record
+            self.by_digest[(record.url, record.payload_digest)] = where
 
     def resolve(self, revisit: Any) -> Any | None:
         refers = revisit.refers_to or {}
         uri = refers.get("uri") or revisit.url
         digest = refers.get("payload_digest") or revisit.payload_digest
-        return self.by_digest.get((uri, digest or "")) or self.latest.get(uri)
+        where = self.by_digest.get((uri, digest or "")) or self.latest.get(uri)
+        return read_record(*where) if where else None
 
 
 def capture_of(record: Any, original: Any | None = None) -> Capture:

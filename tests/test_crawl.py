@@ -189,3 +189,41 @@ def test_replay_twice_is_idempotent(crawl: Crawl, tmp_path: Path):
     assert db["reports"].count == crawl.db["reports"].count
     assert db["report_cells"].count == crawl.db["report_cells"].count
     assert db["report_versions"].count == 0
+
+
+def test_replay_reports_damage_and_processes_the_rest(crawl: Crawl, tmp_path: Path):
+    """One report's record is overwritten with garbage and the file's tail is cut off."""
+    source = crawl.data / "warc"
+    files = sorted(source.glob("*.warc.gz"))
+    damaged_dir = tmp_path / "warc"
+    damaged_dir.mkdir()
+    for path in files:
+        (damaged_dir / path.name).write_bytes(path.read_bytes())
+    victim = next(
+        row
+        for row in crawl.db.query("select * from reports order by url")
+        if row["source_type"] == "html"
+        and not list(
+            crawl.db.query("select 1 from report_aliases where report_id = ?", [row["id"]])
+        )
+    )
+    target = damaged_dir / victim["warc_filename"]
+    data = bytearray(target.read_bytes())
+    offset = victim["warc_record_offset"]
+    data[offset + 30 : offset + 90] = b"\xff" * 60
+    data = data[:-40]  # and the file's last record cut short, as by a full disk
+    target.write_bytes(bytes(data))
+
+    replayed = tmp_path / "replayed"
+    result = nianbao("replay", str(damaged_dir), "--data", str(replayed))
+    assert result.returncode == 1, result.stdout + result.stderr[-3000:]
+    assert "warc_damaged=2" in result.stdout, result.stdout
+    assert victim["warc_filename"] in result.stderr  # the log names the file and offset
+    db = sqlite_utils.Database(replayed / "nianbao.db")
+    got = {r["url"] for r in db.query("select url from reports")}
+    want = {r["url"] for r in crawl.db.query("select url from reports")}
+    assert got == want - {victim["url"]}
+    for url in got:
+        (a,) = crawl.db.query("select id from reports where url = ?", [url])
+        (b,) = db.query("select id from reports where url = ?", [url])
+        assert stored_cells(db, b["id"]) == stored_cells(crawl.db, a["id"]), url
