@@ -8,6 +8,7 @@ the WARC of a crawl gives exactly the rows the crawl gave.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from crawler.attachments import AttachmentError, parse_attachment
@@ -55,15 +56,28 @@ def process_capture(capture: Capture) -> Rows:
         return add_attachment_report(rows, capture, kind)
     if capture.content_type not in HTML_TYPES:
         return rows
-    html, _encoding = decode_html(capture.body, capture.header("Content-Type"))
-    if not any(is_report_title(h) for h in headings(html)):
+    analysed = analyse_html(capture.body, capture.header("Content-Type") or "", capture.url)
+    if analysed is None:
         return rows
-    report = parse_html(html, capture.url)
-    rows.report = report_row(capture, report, source_type="html", text=clean_text(capture.body))
+    report, text, published = analysed
+    rows.report = report_row(capture, report, source_type="html", text=text)
     if not rows.report["published"]:
-        rows.report["published"] = published_date(html)
+        rows.report["published"] = published
     rows.cells, rows.checks = report.cell_rows(), report.check_rows()
     return rows
+
+
+@lru_cache(maxsize=256)
+def analyse_html(body: bytes, content_type: str, url: str) -> tuple[Report, str, str] | None:
+    """(report, clean text, published date) of a report page, or None for any other page.
+
+    Pure and cached: the same bytes at the same URL (an unchanged page seen again, or a revisit
+    resolved to its original during a replay) are parsed once.
+    """
+    html, _encoding = decode_html(body, content_type)
+    if not any(is_report_title(h) for h in headings(html)):
+        return None
+    return parse_html(html, url), clean_text(body), published_date(html)
 
 
 def report_row(capture: Capture, report: Report, source_type: str, text: str) -> dict:
@@ -93,7 +107,7 @@ def add_attachment_report(rows: Rows, capture: Capture, kind: str) -> Rows:
     A scanned PDF or a broken file is recorded on the attachment row with the reason.
     """
     try:
-        report, text = parse_attachment(capture.body, kind, capture.url)
+        report, text = analyse_attachment(capture.body, kind, capture.url)
     except AttachmentError as exc:
         rows.attachment["error"] = str(exc)
         return rows
@@ -104,6 +118,12 @@ def add_attachment_report(rows: Rows, capture: Capture, kind: str) -> Rows:
     rows.report["article_url"] = rows.attachment["report_url"]
     rows.cells, rows.checks = report.cell_rows(), report.check_rows()
     return rows
+
+
+@lru_cache(maxsize=8)
+def analyse_attachment(body: bytes, kind: str, url: str) -> tuple[Report, str]:
+    """`parse_attachment`, cached like `analyse_html` (few entries: attachments are large)."""
+    return parse_attachment(body, kind, url)
 
 
 def attachment_row(capture: Capture, kind: str) -> dict:

@@ -32,6 +32,7 @@ REPORT_COLUMNS = {
     "consistent": int,
     "payload_digest": str,
     "content_key": str,
+    "rows_digest": str,
     "fetched_at": str,
     "last_seen": str,
     "updated_at": str,
@@ -93,6 +94,7 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     if str(path) != ":memory:":
         db.enable_wal()
     db.execute("PRAGMA busy_timeout = 30000")
+    db.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across a crash of the process
     ensure_schema(db)
     return db
 
@@ -222,9 +224,23 @@ def save_rows(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
         return _save_report(db, rows)
 
 
+VOLATILE = {"fetched_at", "warc_filename", "warc_record_offset", "payload_digest", "updated_at"}
+
+
+def rows_digest(report: dict[str, Any], rows: Rows) -> str:
+    """Everything the parser said about a report, without when and where it was fetched."""
+    basis = [
+        sorted((k, v) for k, v in report.items() if k not in VOLATILE and k != "last_seen"),
+        sorted(tuple(sorted(c.items())) for c in rows.cells),
+        sorted(tuple(sorted(c.items())) for c in rows.checks),
+    ]
+    return hashlib.sha1(json.dumps(basis, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
 def _save_report(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
     report = dict(rows.report or {})
     report["content_key"] = content_key(report, rows.cells)
+    report["rows_digest"] = rows_digest(report, rows)
     report["updated_at"] = now_iso()
     existing = _find_report(db, report["url"], report["content_key"])
     article = report.get("article_url")
@@ -248,6 +264,13 @@ def _save_report(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
         _add_alias(db, report["url"], existing["id"])
         return SaveResult(report_id=existing["id"], duplicate_of=existing["id"])
     changed = existing["content_key"] != report["content_key"]
+    if not changed and existing.get("rows_digest") == report["rows_digest"]:
+        # Seen again, parsed the same: only note when (the common case of a nightly run).
+        db.execute(
+            "update reports set last_seen = ? where id = ?",
+            [report.get("fetched_at"), existing["id"]],
+        )
+        return SaveResult(report_id=existing["id"])
     if changed:
         _keep_version(db, existing)
         report["version"] = (existing["version"] or 1) + 1
