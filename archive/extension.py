@@ -115,7 +115,7 @@ class WarcArchiver:
             return
         request.meta["warc"] = location
         stats.inc_value("warc/records", 2)
-        stats.inc_value("warc/bytes", location["length"])
+        stats.inc_value("warc/bytes", location["bytes_written"])
         self.crawler.signals.send_catch_log(
             response_archived,
             response=response,
@@ -143,7 +143,7 @@ class WarcArchiver:
             main = records.response_record(self.writer.writer, response)
         record_id = main.rec_headers.get_header("WARC-Record-ID")
         req = records.request_record(self.writer.writer, request, record_id)
-        response_at, _ = self.writer.write(main, req)
+        response_at, request_at = self.writer.write(main, req)
         location: dict[str, Any] = {
             "filename": response_at.filename,
             "offset": response_at.offset,
@@ -152,6 +152,7 @@ class WarcArchiver:
             "date": main.rec_headers.get_header("WARC-Date"),
             "record_id": record_id,
             "revisit": profile is not None,
+            "bytes_written": response_at.length + request_at.length,
         }
         if profile is not None:
             location["refers_to"] = dict(refers_to or {}, profile=profile)
