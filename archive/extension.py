@@ -21,7 +21,7 @@ from scrapy.exceptions import NotConfigured
 
 from archive import records
 from archive.index import write_cdxj
-from archive.signals import response_archived
+from archive.signals import browser_response, response_archived
 from archive.writer import RotatingWarcWriter, payload_digest
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ class WarcArchiver:
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
+        crawler.signals.connect(ext.browser_response, signal=browser_response)
         return ext
 
     def spider_opened(self, spider: Any = None) -> None:
@@ -104,8 +105,18 @@ class WarcArchiver:
         stats = self.crawler.stats
         if "playwright" in response.flags:
             # A rendered DOM is not what the server sent; never store it as a `response`.
+            # What the browser received comes through `browser_response` instead.
             stats.inc_value("warc/skipped_rendered")
             return
+        self._archive_and_announce(response, request, spider)
+
+    def browser_response(self, response: Response, request: Request, spider: Any = None) -> None:
+        """A network response the headless browser received: archived like any other."""
+        self.crawler.stats.inc_value("warc/browser_responses")
+        self._archive_and_announce(response, request, spider)
+
+    def _archive_and_announce(self, response: Response, request: Request, spider: Any) -> None:
+        stats = self.crawler.stats
         try:
             location = self._archive(response, request)
         except Exception as exc:

@@ -98,7 +98,7 @@ def _records(fh: IO[bytes], name: str, errors: list[ReadError]) -> Iterator[tupl
     while True:
         fh.seek(start)
         iterator = ArchiveIterator(fh, check_digests=False)
-        offset = start
+        offset = end = start
         try:
             for record in iterator:
                 offset = iterator.offset  # the record's start (get_record_offset() consumes it)
@@ -112,10 +112,13 @@ def _records(fh: IO[bytes], name: str, errors: list[ReadError]) -> Iterator[tupl
                     fh.seek(position)
                     if not whole:
                         raise ValueError("record cut short (incomplete gzip member)")
+                end = offset + length
                 if item is not None:
                     if item[0] == "capture":
                         item[1].length = length
                     yield item
+            if end < size:  # warcio stops quietly at a record whose headers were cut off
+                errors.append(ReadError(name, end, f"{size - end} bytes after the last record"))
             return
         except Exception as exc:  # any damage: report, then look for the next record
             failed_at = max(offset, iterator.offset)

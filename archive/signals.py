@@ -4,3 +4,9 @@
 # kwargs response=, request=, location= (dict: filename, offset, length, payload_digest, date,
 # record_id, revisit, refers_to), spider=.
 response_archived = object()
+
+# Sent by a spider for every network response its headless browser received (the page, its
+# scripts, the JSON they loaded), so the archive holds what the server sent, not the DOM:
+# kwargs response= (a Scrapy Response rebuilt from the browser's, body already decoded),
+# request= (the Scrapy Request the browser made), spider=.
+browser_response = object()

@@ -143,8 +143,10 @@ class PortalServer:
 class SamplePortals:
     """All sample portals plus the off-site host, as a context manager."""
 
-    def __init__(self, latency: float = 0.0, portals: Portals | None = None) -> None:
-        self.portals = portals or build_sites()
+    def __init__(
+        self, latency: float = 0.0, portals: Portals | None = None, scripted: bool = False
+    ) -> None:
+        self.portals = portals or build_sites(scripted=scripted)
         self.latency = latency
         self.log: list[LogEntry] = []
         self.servers: dict[str, PortalServer] = {}

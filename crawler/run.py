@@ -103,7 +103,21 @@ def build_settings(
         values["LOG_FILE"] = log_file
     values.update(overrides or {})
     settings.setdict(values, priority="cmdline")
+    enable_browser(settings)
     return settings
+
+
+def enable_browser(settings: Settings) -> None:
+    """Install scrapy-playwright when a Chromium is here and NIANBAO_BROWSER is not off."""
+    from crawler.browser import browser_settings, find_chromium
+
+    chromium = None
+    if str(settings.get("NIANBAO_BROWSER", "auto")).lower() not in ("off", "false", "0", "no"):
+        chromium = find_chromium(settings.get("NIANBAO_CHROMIUM"))
+    if chromium:
+        for name, value in browser_settings(chromium, settings.get("USER_AGENT")).items():
+            settings.set(name, value, priority="project")
+    settings.set("NIANBAO_BROWSER_READY", bool(chromium), priority="cmdline")
 
 
 @dataclass
@@ -128,7 +142,7 @@ class Summary:
                 if name == "IgnoreRequest":  # robots.txt or an incremental skip: by design
                     continue
                 kinds[f"download/{name}"] = kinds.get(f"download/{name}", 0) + int(value)
-        for key in ("warc/write_failed", "nianbao/not_archived"):
+        for key in ("warc/write_failed", "nianbao/not_archived", "spider_exceptions/count"):
             if self.count(key):
                 kinds[key] = self.count(key)
         if self.stats.get("finish_reason") == "shutdown":  # SIGINT/SIGTERM: the next run resumes

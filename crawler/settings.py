@@ -75,5 +75,9 @@ WARC_MAX_SIZE = 1_000_000_000
 NIANBAO_DB = "data/nianbao.db"
 NIANBAO_MAX_DEPTH = 6  # clicks from the home page; reports sit 3-5 deep
 NIANBAO_INCREMENTAL = True
+# Lists built by JavaScript: "auto" renders them in headless Chromium when one is found (only
+# pages that need it); "off" never starts a browser. NIANBAO_CHROMIUM names another binary.
+NIANBAO_BROWSER = "auto"
+NIANBAO_CHROMIUM = ""
 NIANBAO_REFRESH_DAYS = 0.0  # >0: known reports fetched within this many days are not re-fetched
 NIANBAO_PROGRESS_INTERVAL = 30.0  # seconds between progress log lines when not on a terminal

@@ -15,10 +15,11 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawler.browser import browser_meta, hand_to_archive
 from crawler.capture import capture_from_response
 from crawler.extract import headings
 from crawler.items import Capture
-from crawler.layouts import Link, PageRequest, further_pages, page_links
+from crawler.layouts import Link, PageRequest, further_pages, page_links, scripted
 from crawler.scope import canonical_url, in_scope, is_attachment, is_report_title
 
 
@@ -96,6 +97,33 @@ class PortalBase(scrapy.Spider):
             priority=200,
             meta={"portal": response.meta["portal"], "link_text": link.text},
         )
+
+    def browser_requests(self, response: TextResponse) -> list[scrapy.Request]:
+        """The same page again through the browser, if its list is built by a script."""
+        if response.meta.get("playwright") or not scripted.needs_browser(
+            response.text, response.url
+        ):
+            return []
+        if not self.settings.getbool("NIANBAO_BROWSER_READY"):
+            self.crawler.stats.inc_value("nianbao/errors/browser_unavailable")
+            self.logger.warning("list needs a browser, none available: %s", response.url)
+            return []
+        self.crawler.stats.inc_value("nianbao/browser/pages")
+        meta = {"portal": response.meta["portal"], "link_text": response.meta.get("link_text")}
+        return [
+            scrapy.Request(
+                response.url,
+                callback=self.parse,
+                errback=self.failed,
+                dont_filter=True,
+                priority=90,
+                meta=browser_meta(meta),
+            )
+        ]
+
+    async def archive_browser_response(self, response: Any) -> None:
+        """scrapy-playwright page event handler: archive what the browser received."""
+        await hand_to_archive(self.crawler, response, self)
 
     def parse_attachment(self, response: Response) -> Iterator[Capture]:
         yield capture_from_response(response, response.meta.get("portal"))

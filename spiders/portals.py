@@ -25,6 +25,7 @@ class PortalSpider(PortalBase):
             yield capture_from_response(response, response.meta["portal"])
             for link in self.attachment_links(links):
                 yield self.attachment_request(link, response)
+        yield from self.browser_requests(response)
         for page in self.further_pages(response):
             yield self.page_request(page, response, priority=80)
         for link in links:

@@ -220,8 +220,10 @@ def test_replay_reports_damage_and_processes_the_rest(crawl: Crawl, tmp_path: Pa
     target = damaged_dir / victim["warc_filename"]
     data = bytearray(target.read_bytes())
     offset = victim["warc_record_offset"]
-    data[offset + 30 : offset + 90] = b"\xff" * 60
-    data = data[:-40]  # and the file's last record cut short, as by a full disk
+    data[offset : offset + 60] = b"\xff" * 60  # its gzip header and first bytes
+    # And a record cut short at the end of the file, as a kill -9 mid-write leaves it: the
+    # first 300 bytes of a copy of the victim's gzip member.
+    data += target.read_bytes()[offset : offset + 300]
     target.write_bytes(bytes(data))
 
     replayed = tmp_path / "replayed"
@@ -232,7 +234,7 @@ def test_replay_reports_damage_and_processes_the_rest(crawl: Crawl, tmp_path: Pa
     db = sqlite_utils.Database(replayed / "nianbao.db")
     got = {r["url"] for r in db.query("select url from reports")}
     want = {r["url"] for r in crawl.db.query("select url from reports")}
-    assert got == want - {victim["url"]}
+    assert got == want - {victim["url"]}, (victim["url"], want - got, got - want)
     for url in got:
         (a,) = crawl.db.query("select id from reports where url = ?", [url])
         (b,) = db.query("select id from reports where url = ?", [url])

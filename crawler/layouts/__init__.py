@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.layouts import generic, hanweb, trs
+from crawler.layouts import generic, hanweb, scripted, trs
 from crawler.layouts.base import Link, PageRequest
 
 
@@ -16,7 +16,9 @@ def detect(html: str) -> str:
 
 
 def page_links(html: str, url: str) -> list[Link]:
-    """Every link a page holds, including the ones a CMS hides in scripts."""
+    """Every link a page holds, including the ones a CMS hides in scripts or JSON answers."""
+    if html.lstrip()[:1] in ("{", "["):
+        return scripted.json_links(html, url)
     found = generic.links(html, url)
     if "<datastore" in html:
         found += hanweb.inline_records(html, url)
@@ -25,11 +27,15 @@ def page_links(html: str, url: str) -> list[Link]:
 
 def further_pages(html: str, url: str) -> list[PageRequest]:
     """Every other page of the list this page belongs to, whatever the CMS pages it with."""
+    if html.lstrip()[:1] in ("{", "["):
+        return []  # a JSON answer: its links are in page_links
     pages = generic.next_pages(html, url)
     if "jpage" in html or "<nextgroup>" in html:
         pages += hanweb.paging_requests(html, url)
     if "createPageHTML" in html or "countPage" in html:
         pages += trs.paging_urls(html, url)
+    if "<script" in html:
+        pages += scripted.data_apis(html, url)
     return pages
 
 
@@ -41,5 +47,6 @@ __all__ = [
     "generic",
     "hanweb",
     "page_links",
+    "scripted",
     "trs",
 ]

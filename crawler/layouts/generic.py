@@ -15,7 +15,7 @@ NEXT_TEXT = re.compile(r"^\s*(下一页|下页|后页|下一頁|›|»|>)\s*$")
 
 def links(html: str | Selector, url: str) -> list[Link]:
     """Every followable link of the page with its anchor text (or title attribute)."""
-    sel = html if isinstance(html, Selector) else Selector(text=html)
+    sel = html if isinstance(html, Selector) else Selector(text=html, type="html")
     found: dict[str, Link] = {}
     for anchor in sel.xpath("//a[@href]"):
         href = (anchor.attrib.get("href") or "").strip()
@@ -34,7 +34,7 @@ def links(html: str | Selector, url: str) -> list[Link]:
 
 def next_pages(html: str | Selector, url: str) -> list[PageRequest]:
     """Further list pages announced by plain links: 下一页, ?page=N, index_N.html."""
-    sel = html if isinstance(html, Selector) else Selector(text=html)
+    sel = html if isinstance(html, Selector) else Selector(text=html, type="html")
     pages: dict[str, PageRequest] = {}
     for link in links(sel, url):
         if NEXT_TEXT.match(link.text) or re.fullmatch(r"\d{1,3}", link.text):

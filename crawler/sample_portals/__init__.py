@@ -679,10 +679,111 @@ def build_inhouse(portals: Portals) -> Site:
     return site
 
 
-def build_sites() -> Portals:
-    """All three sample portals and what a crawl of them must find."""
+LIST_SCRIPT = """
+// The list is built in the browser from a JSON API whose address is put together at run time.
+(function () {
+  var list = document.getElementById('nb-list');
+  function load(page) {
+    var api = ['', 'api', 'nb', 'list'].join('/') + '?page=' + page;
+    var xhr = new XMLHttpRequest();
+    xhr.open('GET', api);
+    xhr.onload = function () {
+      var data = JSON.parse(xhr.responseText);
+      data.items.forEach(function (item) {
+        var li = document.createElement('li');
+        var a = document.createElement('a');
+        a.href = item.url; a.textContent = item.title;
+        li.appendChild(a); list.appendChild(li);
+      });
+      if (data.next) { load(data.next); } else { list.setAttribute('data-loaded', 'yes'); }
+    };
+    xhr.send();
+  }
+  load(1);
+})();
+"""
+
+
+def build_scripted(portals: Portals) -> Site:
+    """An in-house portal whose report lists are built by JavaScript from JSON.
+
+    One list hides its API inside a script (only a browser finds the reports); the other calls
+    `fetch('/api/nb/archive.json')` with the address in plain sight (Scrapy fetches the JSON).
+    """
+    site = Site("scripted")
+    site.html(
+        "/",
+        page(
+            "示例市人民政府",
+            link_list([("/xxgk/ndbg/index.html", "政府信息公开年报"), ("/xxgk/wqnb/", "往年年报")]),
+        ),
+    )
+    shell = page(
+        "政府信息公开年报",
+        "<div class='list-box'><ul id='nb-list' class='list'></ul></div>"
+        "<script src='/js/nblist.js'></script>",
+    )
+    site.html("/xxgk/ndbg/index.html", shell)
+    site.pages["/js/nblist.js"] = Page(
+        LIST_SCRIPT.encode(), 200, [("Content-Type", "application/javascript; charset=utf-8")]
+    )
+    specs = [
+        generated_spec("scripted", f"/xxgk/ndbg/{y}/nb{y}.html", "示例市人民政府", y, 500 + y)
+        for y in (2021, 2022, 2023)
+    ]
+    api_pages = [[specs[2], specs[1]], [specs[0]]]
+    for n, items in enumerate(api_pages, start=1):
+        answer = {
+            "items": [{"title": r.title, "url": r.path} for r in items],
+            "next": n + 1 if n < len(api_pages) else None,
+        }
+        site.pages[f"/api/nb/list?page={n}"] = Page(
+            json.dumps(answer, ensure_ascii=False).encode(),
+            200,
+            [("Content-Type", "application/json; charset=utf-8")],
+        )
+    older = generated_spec("scripted", "/xxgk/wqnb/2019/nb2019.html", "示例市人民政府", 2019, 519)
+    site.html(
+        "/xxgk/wqnb/",
+        page(
+            "往年年报",
+            "<table class='nb'><tbody id='rows'></tbody></table><script>"
+            "fetch('/api/nb/archive.json').then(function (r) { return r.json(); })"
+            ".then(function (d) { d.data.forEach(function (x) {"
+            "document.getElementById('rows').insertAdjacentHTML('beforeend',"
+            " '<tr><td><a href=\"' + x.link + '\">' + x.name + '</a></td></tr>'); }); });"
+            "</script>",
+        ),
+    )
+    site.pages["/api/nb/archive.json"] = Page(
+        json.dumps(
+            {"data": [{"name": older.title, "link": older.path, "date": "2020-01-20"}]},
+            ensure_ascii=False,
+        ).encode(),
+        200,
+        [("Content-Type", "application/json")],
+    )
+    for spec in [*specs, older]:
+        site.html(
+            spec.path,
+            inhouse_article(
+                spec.title, report_body(spec, Style(seed=spec.year)), f"{spec.year + 1}-01-20"
+            ),
+        )
+    portals.reports += [*specs, older]
+    return site
+
+
+def build_sites(scripted: bool = False) -> Portals:
+    """The sample portals and what a crawl of them must find.
+
+    `scripted=True` adds a portal whose lists are built by JavaScript (its crawl needs Chromium).
+    """
     portals = Portals({}, [], [], [], [], [], [])
-    for build in (build_hanweb, build_trs, build_inhouse):
+    builders = [build_hanweb, build_trs, build_inhouse]
+    if scripted:
+        builders.append(build_scripted)
+    for build in builders:
         site = build(portals)
         portals.sites[site.name] = site
     return portals

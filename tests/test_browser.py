@@ -1,0 +1,192 @@
+"""Lists built by JavaScript: the real headless Chromium (Debian's), only where a page needs it.
+
+The `scripted` sample portal has two lists: one whose JSON API is assembled inside a script
+(only a browser finds its three reports) and one that names its API in plain sight (Scrapy
+fetches the JSON itself). The browser's network traffic must be archived as ordinary records,
+so pywb replays the list: the test renders the archived list in Chromium through pywb.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler.browser import find_chromium
+from crawler.portal_server import SamplePortals
+from tests.helpers import FAST, ROOT, nianbao, same_value, stored_cells, truth_cells
+
+CHROMIUM = find_chromium()
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="no Chromium (scripts/setup.sh installs it)"),
+]
+
+
+@pytest.fixture(scope="module")
+def scripted(tmp_path_factory: pytest.TempPathFactory):
+    data = tmp_path_factory.mktemp("browser") / "data"
+    with SamplePortals(scripted=True) as portals:
+        result = nianbao("crawl", portals.urls["scripted"], "--data", str(data), *FAST)
+        yield portals, data, result
+
+
+def site_reports(portals: SamplePortals) -> list[dict]:
+    return [r for r in portals.expected["reports"] if r["site"] == "scripted"]
+
+
+def requests_for(portals: SamplePortals, path: str) -> list:
+    return [e for e in portals.log if e.site == "scripted" and e.path == path]
+
+
+def test_every_report_behind_the_script_is_found(scripted):
+    portals, data, result = scripted
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    db = sqlite_utils.Database(data / "nianbao.db")
+    expected = site_reports(portals)
+    assert len(expected) == 4
+    assert db["reports"].count == 4
+    for report in expected:
+        (row,) = db.query("select * from reports where url = ?", [report["url"]])
+        want = truth_cells(report["tables"])
+        got = stored_cells(db, row["id"])
+        assert set(got) == set(want)
+        for key, (value, _raw) in want.items():
+            assert same_value(got[key][0], value), (report["url"], key)
+
+
+def test_the_browser_is_used_only_where_needed(scripted):
+    portals, _data, _result = scripted
+    assert len(requests_for(portals, "/xxgk/ndbg/index.html")) == 2  # plain, then the browser
+    assert len(requests_for(portals, "/js/nblist.js")) == 1  # only the browser runs scripts
+    assert len(requests_for(portals, "/api/nb/list?page=1")) == 1
+    # The list whose API is in plain sight: one plain fetch of the page, Scrapy fetches the JSON.
+    assert len(requests_for(portals, "/xxgk/wqnb/")) == 1
+    (api,) = requests_for(portals, "/api/nb/archive.json")
+    assert api.headers.get("User-Agent", "").startswith("nianbao/")
+    for entry in requests_for(portals, "/api/nb/list?page=1"):
+        assert entry.headers.get("User-Agent", "").startswith(
+            "nianbao/"
+        )  # honest in the browser too
+
+
+def warc_records(data: Path) -> list[tuple[str, str, bytes]]:
+    out = []
+    for path in sorted((data / "warc").glob("*.warc.gz")):
+        with path.open("rb") as fh:
+            for record in ArchiveIterator(fh):
+                if record.rec_type in ("response", "request"):
+                    out.append(
+                        (
+                            record.rec_type,
+                            record.rec_headers.get_header("WARC-Target-URI"),
+                            record.content_stream().read(),
+                        )
+                    )
+    return out
+
+
+def test_the_browser_traffic_is_archived_as_the_server_sent_it(scripted):
+    portals, data, _result = scripted
+    site = portals.portals.sites["scripted"]
+    responses = {}
+    for kind, uri, payload in warc_records(data):
+        if kind == "response":
+            responses.setdefault(uri, []).append(payload)
+    for path in ("/js/nblist.js", "/api/nb/list?page=1", "/api/nb/list?page=2"):
+        assert responses[portals.url("scripted", path)] == [site.pages[path].body], path
+    # The shell is archived only as served (twice: plain and browser), never as a rendered DOM.
+    shells = responses[portals.url("scripted", "/xxgk/ndbg/index.html")]
+    assert shells and all(p == site.pages["/xxgk/ndbg/index.html"].body for p in shells)
+    warcio = Path(sys.executable).parent / "warcio"
+    files = sorted((data / "warc").glob("*.warc.gz"))
+    check = subprocess.run(
+        [str(warcio), "check", *map(str, files)], capture_output=True, check=False
+    )
+    assert check.returncode == 0, check.stdout
+
+
+def test_without_a_browser_the_hidden_list_is_reported(tmp_path: Path):
+    with SamplePortals(scripted=True) as portals:
+        result = nianbao(
+            "crawl",
+            portals.urls["scripted"],
+            "--data",
+            str(tmp_path),
+            *FAST,
+            "-s",
+            "NIANBAO_BROWSER=off",
+        )
+    assert result.returncode == 1
+    assert "browser_unavailable=1" in result.stdout
+    db = sqlite_utils.Database(tmp_path / "nianbao.db")
+    assert [r["year"] for r in db.query("select year from reports")] == [2019]
+    assert not [e for e in portals.log if e.path == "/js/nblist.js"]
+
+
+@pytest.mark.skipif(not (ROOT / ".venv-pywb" / "bin" / "wayback").exists(), reason="no pywb")
+def test_pywb_replays_the_script_built_list(scripted):
+    """The archived shell, script and JSON rebuild the list in Chromium, served by pywb."""
+    from playwright.sync_api import sync_playwright
+
+    portals, data, _result = scripted
+    db = sqlite_utils.Database(data / "nianbao.db")
+    shell = portals.url("scripted", "/xxgk/ndbg/index.html")
+    (page_row,) = db.query("select fetched_at from pages where url = ?", [shell])
+    timestamp = re.sub(r"\D", "", page_row["fetched_at"])[:14]
+    port = 18000 + os.getpid() % 1000
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "browse", "--data", str(data), "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    portals_down = portals.servers["scripted"]
+    portals_down.close()  # the live site is gone: only the archive can answer
+    try:
+        wait_for(f"http://127.0.0.1:{port}/nianbao/", server)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page()
+            # pywb shows the page in a frame under its banner; the list is built in the frame.
+            page.goto(f"http://127.0.0.1:{port}/nianbao/{timestamp}/{shell}")
+            page.wait_for_selector("iframe", timeout=20_000)
+            deadline = time.monotonic() + 20
+            while not (frames := [f for f in page.frames if "mp_/" in f.url]):
+                assert time.monotonic() < deadline, [f.url for f in page.frames]
+                page.wait_for_timeout(200)
+            frames[0].wait_for_selector("#nb-list[data-loaded=yes]", timeout=20_000)
+            titles = frames[0].locator("#nb-list li a").all_text_contents()
+            browser.close()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    expected = [r["title"] for r in site_reports(portals) if "/ndbg/" in r["url"]]
+    assert sorted(titles) == sorted(expected)
+
+
+def wait_for(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            assert server.poll() is None, "pywb exited"
+            assert time.monotonic() < deadline, "pywb did not start"
+            time.sleep(0.3)
