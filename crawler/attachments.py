@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import html
 import io
+import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from crawler.report import Report, parse_html
 
@@ -22,12 +24,22 @@ KINDS = ("pdf", "docx", "doc", "wps", "xlsx", "xls")
 
 
 class AttachmentError(Exception):
-    """The attachment cannot be read (corrupt file, missing converter, scanned PDF)."""
+    """The attachment cannot be read (corrupt file, missing converter)."""
+
+
+class ScannedDocument(AttachmentError):
+    """A PDF of page images with no text layer: readable, but nothing to parse without OCR."""
 
 
 def parse_attachment(data: bytes, kind: str, url: str | None = None) -> tuple[Report, str]:
-    """Parse an attachment's tables; returns the Report and the document's plain text."""
-    document = document_html(data, kind)
+    """Parse an attachment's tables; returns the Report and the document's plain text.
+
+    A scanned PDF is not an error: it is a report with no cells and a note saying why.
+    """
+    try:
+        document = document_html(data, kind)
+    except ScannedDocument as exc:
+        return Report(notes=[str(exc)]), ""
     report = parse_html(document, url)
     return report, html_text(document)
 
@@ -48,10 +60,14 @@ def document_html(data: bytes, kind: str) -> str:
 
 
 def table_html(rows: Iterable[Sequence[str | None]]) -> str:
-    """A grid of cell texts as a `<table>`; None (a merged-over cell) becomes an empty cell."""
+    """A grid of cell texts as a `<table>`.
+
+    None is a position a merged cell covers: it is left out, as a web page's colspan/rowspan
+    leaves it out, while "" is a cell published empty (a null value to the parser).
+    """
     lines = ["<table>"]
     for row in rows:
-        cells = "".join(f"<td>{html.escape(cell or '')}</td>" for cell in row)
+        cells = "".join(f"<td>{html.escape(cell)}</td>" for cell in row if cell is not None)
         lines.append(f"<tr>{cells}</tr>")
     lines.append("</table>")
     return "\n".join(lines)
@@ -67,28 +83,54 @@ def wrap(parts: list[str]) -> str:
     )
 
 
+PAGE_NUMBER = re.compile(r"^[-—–第\s]*\d+[\s页]*[-—–]*$|^第\s*\d+\s*页.*$")
+
+
 def pdf_html(data: bytes) -> str:
-    """PDF pages: the text outside tables as paragraphs, each table as a grid."""
+    """PDF pages in reading order: text lines and tables sorted by their place on the page.
+
+    Page numbers ("- 4 -") are dropped so a table split across pages joins up again, and a
+    one-column "table" (a boxed paragraph) becomes paragraphs.
+    """
     import pdfplumber
 
-    parts: list[str] = []
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
     except Exception as exc:
         raise AttachmentError(f"unreadable PDF: {exc}") from exc
+    parts: list[str] = []
     with pdf:
         chars = 0
-        for page in pdf.pages:
-            chars += len(page.chars)
-            tables = page.find_tables()
-            outside = page
-            for table in tables:
-                outside = outside.outside_bbox(table.bbox)
-            parts.append(paragraphs_html(outside.extract_text() or ""))
-            parts.extend(table_html(table.extract()) for table in tables)
+        try:
+            for page in pdf.pages:
+                chars += len(page.chars)
+                parts.extend(_pdf_page_parts(page))
+        except Exception as exc:
+            raise AttachmentError(f"unreadable PDF: {exc}") from exc
         if chars == 0:
-            raise AttachmentError("scanned PDF without a text layer (no OCR)")
+            raise ScannedDocument("scanned PDF: no text layer, tables not read (no OCR)")
     return wrap(parts)
+
+
+def _pdf_page_parts(page: Any) -> list[str]:
+    """One page's paragraphs and tables, top to bottom."""
+    placed: list[tuple[float, str]] = []
+    tables = page.find_tables()
+    outside = page
+    for table in tables:
+        outside = outside.outside_bbox(table.bbox)
+        rows = table.extract()
+        if max((len(row) for row in rows), default=0) <= 1:
+            text = "\n".join(row[0] or "" for row in rows if row)
+            placed.append((table.bbox[1], paragraphs_html(text)))
+        else:
+            placed.append((table.bbox[1], table_html(rows)))
+    for line in outside.extract_text_lines():
+        text = line["text"].strip()
+        if text and not PAGE_NUMBER.match(text):
+            placed.append((line["top"], f"<p>{html.escape(text)}</p>"))
+    placed.sort(key=lambda item: item[0])
+    return [part for _, part in placed]
 
 
 def docx_html(data: bytes) -> str:
@@ -136,18 +178,34 @@ def _docx_table(table: object, qn: object) -> str:
 
 
 def xlsx_html(data: bytes) -> str:
-    """Every sheet as a table of cell values (merged cells left empty)."""
+    """Every sheet as a table; cells a merged range covers are left out like a colspan's."""
     import openpyxl
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
     except Exception as exc:
         raise AttachmentError(f"unreadable spreadsheet: {exc}") from exc
-    parts = []
-    for sheet in book.worksheets:
-        rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-        parts.append(table_html(rows))
-    return wrap(parts)
+    return wrap([table_html(_sheet_rows(sheet)) for sheet in book.worksheets])
+
+
+def _sheet_rows(sheet: Any) -> list[list[str | None]]:
+    covered = {
+        (row, col)
+        for merged in sheet.merged_cells.ranges
+        for row in range(merged.min_row, merged.max_row + 1)
+        for col in range(merged.min_col, merged.max_col + 1)
+        if (row, col) != (merged.min_row, merged.min_col)
+    }
+    rows = []
+    for cells in sheet.iter_rows():
+        row: list[str | None] = [
+            None if (cell.row, cell.column) in covered else _cell_text(cell.value) or ""
+            for cell in cells
+        ]
+        while row and not row[-1]:  # a sheet's trailing empty columns say nothing
+            row.pop()
+        rows.append(row)
+    return rows
 
 
 def _cell_text(value: object) -> str | None:

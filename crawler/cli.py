@@ -199,7 +199,7 @@ def replay(paths: tuple[Path, ...], opts: RunOptions) -> None:
     help="Also store the report in this SQLite database.",
 )
 def parse(file: Path, db_path: Path | None) -> None:
-    """Parse one saved report (.html, .htm, .txt) and print it as JSON."""
+    """Parse one saved report (HTML, text, PDF, DOCX, DOC, WPS, XLSX, XLS) and print JSON."""
     from crawler.parsefile import UnreadableInput, parse_file, store_parsed
 
     try:

@@ -1,7 +1,8 @@
 """`nianbao parse FILE`: read one saved report from disk and parse it.
 
-Unreadable input (missing file, not text, an unsupported kind) is a typed error the command line
-turns into exit status 2 with a one-line reason.
+HTML, text, and the attachment kinds a crawl meets (PDF, DOCX, DOC, WPS, XLSX, XLS). Unreadable
+input (missing file, not text, a corrupt document, an unsupported kind) is a typed error the
+command line turns into exit status 2 with a one-line reason.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from crawler.attachments import KINDS, AttachmentError, parse_attachment
 from crawler.extract import clean_text, decode_html
 from crawler.report import Report, parse_html, parse_text
 from crawler.store import Rows, now_iso, open_db, save_rows
@@ -48,7 +50,20 @@ def parse_file(path: Path) -> tuple[Report, str]:
     if suffix in TEXT_SUFFIXES:
         text = read_text_file(data)
         return parse_text(text), text
-    raise UnreadableInput(f"unsupported file type {suffix!r} (use .html, .htm or .txt)")
+    if suffix.lstrip(".") in KINDS:
+        try:
+            return parse_attachment(data, suffix.lstrip("."), path.resolve().as_uri())
+        except AttachmentError as exc:
+            raise UnreadableInput(str(exc)) from exc
+    kinds = ", ".join(f".{kind}" for kind in KINDS)
+    raise UnreadableInput(f"unsupported file type {suffix!r} (use .html, .htm, .txt, {kinds})")
+
+
+def source_type(suffix: str) -> str:
+    """`reports.source_type` of a parsed file: html, text, or the attachment kind."""
+    if suffix in HTML_SUFFIXES:
+        return "html"
+    return suffix.lstrip(".") if suffix.lstrip(".") in KINDS else "text"
 
 
 def store_parsed(db_path: Path, file: Path, report: Report, text: str) -> None:
@@ -65,7 +80,7 @@ def store_parsed(db_path: Path, file: Path, report: Report, text: str) -> None:
             "format": report.format,
             "published": report.published,
             "site": None,
-            "source_type": "html" if suffix in HTML_SUFFIXES else "text",
+            "source_type": source_type(suffix),
             "text": text,
             "consistent": report.consistent,
             "fetched_at": now_iso(),

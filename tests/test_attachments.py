@@ -1,0 +1,409 @@
+"""Reports in attachments: PDF, DOCX, DOC, WPS, XLSX and XLS parse to the cells they print.
+
+The Word fixture is the real blank 2021 template (merged cells as the State Council drew them),
+filled by the test with generated numbers that satisfy every identity; LibreOffice (installed by
+`.ci/run`) turns it into DOC and PDF, as an office would. The real 淮安市 2024 PDF is checked
+against the numbers printed in it, typed in here by hand.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import docx
+import openpyxl
+import pytest
+import sqlite_utils
+from click.testing import CliRunner
+
+from crawler.attachments import AttachmentError, parse_attachment
+from crawler.cli import cli
+from crawler.report import Report
+from crawler.report.schema import ACTIVE_COLS, REQUEST_COLS, REQUEST_ROW_ORDER, REVIEW_COLS
+from crawler.sample_portals import generated_tables
+
+HERE = Path(__file__).parent / "attachments"
+HUAIAN = HERE / "huaian_2024_report.pdf"
+TEMPLATE = HERE / "template_2021_format_blank.docx"
+ORGANIZATION = "测试县人民政府"
+YEAR = 2023
+
+Cells = dict[tuple[str, str, str], Any]
+
+
+# ----- expected values ------------------------------------------------------------------------
+
+
+def truth_cells(tables: dict[str, Any]) -> Cells:
+    """{(section, row, col): value} of tables in truth.json form."""
+    out: Cells = {}
+    for section, rows in tables.items():
+        for row, cols in rows.items():
+            for col, value in cols.items():
+                out[(section, row, col)] = value["value"] if isinstance(value, dict) else value
+    return out
+
+
+def report_cells(report: Report) -> Cells:
+    return {(c["section"], c["row_key"], c["col_key"]): c["value"] for c in report.cell_rows()}
+
+
+def raw(value: Any) -> str:
+    return value["raw"] if isinstance(value, dict) else str(value)
+
+
+# ----- the Word template, filled --------------------------------------------------------------
+
+
+def unique_cells(row: Any) -> list[Any]:
+    """A row's cells once each (python-docx repeats a merged cell for every grid column)."""
+    seen: list[Any] = []
+    for cell in row.cells:
+        if all(cell._tc is not other._tc for other in seen):
+            seen.append(cell)
+    return seen
+
+
+def fill(cell: Any, text: str) -> None:
+    cell.paragraphs[0].text = text
+    for extra in cell.paragraphs[1:]:
+        extra.text = ""
+
+
+def filled_template(tables: dict[str, Any]) -> bytes:
+    """The blank template with a title and every value cell written in."""
+    document = docx.Document(str(TEMPLATE))
+    document.paragraphs[0].text = f"{ORGANIZATION}{YEAR}年政府信息公开工作年度报告"
+    active, requests, review = document.tables
+    labels = {
+        "规章": "regulations",
+        "行政规范性文件": "normative_documents",
+        "行政许可": "licensing",
+        "行政处罚": "penalty",
+        "行政强制": "coercion",
+        "行政事业性收费": "fees",
+    }
+    for row in active.rows:
+        cells = unique_cells(row)
+        key = labels.get(cells[0].text.strip())
+        if key:
+            cols = ACTIVE_COLS["2021"][key]
+            for cell, col in zip(cells[-len(cols) :], cols, strict=True):
+                fill(cell, raw(tables["active"][key][col]))
+    data_rows = list(requests.rows)[3:]
+    assert len(data_rows) == len(REQUEST_ROW_ORDER["2021"])
+    for row, key in zip(data_rows, REQUEST_ROW_ORDER["2021"], strict=True):
+        for cell, col in zip(unique_cells(row)[-7:], REQUEST_COLS, strict=True):
+            fill(cell, raw(tables["requests"][key][col]))
+    values = [
+        raw(tables["review_litigation"][row][col])
+        for row in ("review", "litigation_direct", "litigation_after_review")
+        for col in REVIEW_COLS
+    ]
+    for cell, value in zip(unique_cells(list(review.rows)[-1]), values, strict=True):
+        fill(cell, value)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def libreoffice(source: Path, target: str) -> bytes:
+    """Convert with LibreOffice headless, as an office saving another format would."""
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    assert office, "LibreOffice is required (scripts/setup.sh installs it)"
+    profile = source.parent / f"profile-{target}"
+    subprocess.run(
+        [
+            office,
+            f"-env:UserInstallation=file://{profile}",
+            "--headless",
+            "--convert-to",
+            target,
+            "--outdir",
+            str(source.parent),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    return source.with_suffix(f".{target}").read_bytes()
+
+
+def spreadsheet(tables: dict[str, Any]) -> bytes:
+    """The three tables on one sheet, headers merged across columns as offices lay them out."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([f"{ORGANIZATION}{YEAR}年政府信息公开工作年度报告"])
+    sheet.append(["二、主动公开政府信息情况"])
+    sheet.append(["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"])
+    active = tables["active"]
+    for label, key in (("规章", "regulations"), ("行政规范性文件", "normative_documents")):
+        sheet.append([label, *(active[key][col] for col in ACTIVE_COLS["2021"][key])])
+    for label, key, col in (
+        ("行政许可", "licensing", "decisions"),
+        ("行政处罚", "penalty", "decisions"),
+        ("行政强制", "coercion", "decisions"),
+        ("行政事业性收费", "fees", "fee_amount"),
+    ):
+        sheet.append([label, active[key][col]])
+        sheet.merge_cells(
+            start_row=sheet.max_row, start_column=2, end_row=sheet.max_row, end_column=4
+        )
+    sheet.append(["三、收到和处理政府信息公开申请情况"])
+    sheet.append(["", "", "", "申请人情况"])
+    sheet.merge_cells(start_row=sheet.max_row, start_column=4, end_row=sheet.max_row, end_column=10)
+    sheet.append(
+        [
+            "",
+            "",
+            "",
+            "自然人",
+            "商业企业",
+            "科研机构",
+            "社会公益组织",
+            "法律服务机构",
+            "其他",
+            "总计",
+        ]
+    )
+    labels = requests_labels()
+    for key in REQUEST_ROW_ORDER["2021"]:
+        values = [tables["requests"][key][col] for col in REQUEST_COLS]
+        sheet.append([labels[key], None, None, *values])
+        sheet.merge_cells(
+            start_row=sheet.max_row, start_column=1, end_row=sheet.max_row, end_column=3
+        )
+    sheet.append(["四、政府信息公开行政复议、行政诉讼情况"])
+    sheet.append(["行政复议", None, None, None, None, "行政诉讼"])
+    sheet.merge_cells(start_row=sheet.max_row, start_column=1, end_row=sheet.max_row, end_column=5)
+    sheet.merge_cells(start_row=sheet.max_row, start_column=6, end_row=sheet.max_row, end_column=15)
+    heads = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
+    sheet.append([*heads, *heads, *heads])
+    review = tables["review_litigation"]
+    sheet.append(
+        [
+            review[row][col]
+            for row in ("review", "litigation_direct", "litigation_after_review")
+            for col in REVIEW_COLS
+        ]
+    )
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def requests_labels() -> dict[str, str]:
+    """Each request row's label as the template words it (outer group labels left out)."""
+    return dict(
+        zip(
+            REQUEST_ROW_ORDER["2021"],
+            [
+                "一、本年新收政府信息公开申请数量",
+                "二、上年结转政府信息公开申请数量",
+                "（一）予以公开",
+                "（二）部分公开（区分处理的，只计这一情形，不计其他情形）",
+                "1.属于国家秘密",
+                "2.其他法律行政法规禁止公开",
+                "3.危及“三安全一稳定”",
+                "4.保护第三方合法权益",
+                "5.属于三类内部事务信息",
+                "6.属于四类过程性信息",
+                "7.属于行政执法案卷",
+                "8.属于行政查询事项",
+                "1.本机关不掌握相关政府信息",
+                "2.没有现成信息需要另行制作",
+                "3.补正后申请内容仍不明确",
+                "1.信访举报投诉类申请",
+                "2.重复申请",
+                "3.要求提供公开出版物",
+                "4.无正当理由大量反复申请",
+                "5.要求行政机关确认或重新出具已获取信息",
+                "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请",
+                "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
+                "3.其他",
+                "（七）总计",
+                "四、结转下年度继续办理",
+            ],
+            strict=True,
+        )
+    )
+
+
+def scanned_pdf() -> bytes:
+    """A one-page PDF holding only a picture, as a scanner makes it: no text layer."""
+    image = bytes([0, 255, 255, 0])
+    content = b"q 200 0 0 200 0 0 cm /Im0 Do Q"
+    objects = [
+        b"<</Type/Catalog/Pages 2 0 R>>",
+        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]"
+        b"/Resources<</XObject<</Im0 5 0 R>>>>/Contents 4 0 R>>",
+        b"<</Length %d>>stream\n%s\nendstream" % (len(content), content),
+        b"<</Type/XObject/Subtype/Image/Width 2/Height 2/ColorSpace/DeviceGray"
+        b"/BitsPerComponent 8/Length %d>>stream\n%s\nendstream" % (len(image), image),
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+# ----- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, Any]:
+    return generated_tables("2021", 41)
+
+
+@pytest.fixture(scope="module")
+def office_files(tmp_path_factory: pytest.TempPathFactory, tables) -> dict[str, Path]:
+    """The filled template as DOCX, and LibreOffice's DOC and PDF of it; plus XLSX and XLS."""
+    folder = tmp_path_factory.mktemp("office")
+    files = {"docx": folder / "report.docx", "xlsx": folder / "report.xlsx"}
+    files["docx"].write_bytes(filled_template(tables))
+    files["xlsx"].write_bytes(spreadsheet(tables))
+    for kind, source in (("doc", "docx"), ("pdf", "docx"), ("xls", "xlsx")):
+        files[kind] = folder / f"report.{kind}"
+        files[kind].write_bytes(libreoffice(files[source], kind))
+    files["wps"] = folder / "report.wps"  # WPS Office's .wps is the same binary Word format
+    files["wps"].write_bytes(files["doc"].read_bytes())
+    return files
+
+
+# ----- tests ----------------------------------------------------------------------------------
+
+HUAIAN_REQUESTS = {
+    "new": [3001, 53, 0, 0, 61, 4, 3119],
+    "carried_over": [34, 0, 0, 0, 0, 0, 34],
+    "disclosed": [1288, 21, 0, 0, 50, 3, 1362],
+    "partially_disclosed": [447, 7, 0, 0, 0, 0, 454],
+    "withheld_state_secret": [2, 0, 0, 0, 0, 0, 2],
+    "withheld_prohibited_by_law": [30, 1, 0, 0, 0, 0, 31],
+    "withheld_three_safeties": [5, 0, 0, 0, 0, 0, 5],
+    "withheld_third_party": [6, 0, 0, 0, 0, 0, 6],
+    "withheld_internal_affairs": [7, 1, 0, 0, 0, 0, 8],
+    "withheld_process_info": [12, 0, 0, 0, 0, 0, 12],
+    "withheld_enforcement_files": [9, 0, 0, 0, 0, 0, 9],
+    "withheld_inquiry": [105, 0, 0, 0, 0, 0, 105],
+    "unavailable_not_held": [746, 12, 0, 0, 10, 1, 769],
+    "unavailable_needs_creation": [11, 0, 0, 0, 0, 0, 11],
+    "unavailable_unclear": [1, 0, 0, 0, 0, 0, 1],
+    "unprocessed_petition": [56, 6, 0, 0, 0, 0, 62],
+    "unprocessed_duplicate": [25, 0, 0, 0, 0, 0, 25],
+    "unprocessed_publication": [0, 0, 0, 0, 0, 0, 0],
+    "unprocessed_mass_repetitive": [0, 0, 0, 0, 0, 0, 0],
+    "unprocessed_confirm_reissue": [1, 0, 0, 0, 0, 0, 1],
+    "other_no_correction": [67, 3, 0, 0, 1, 0, 71],
+    "other_unpaid_fee": [6, 0, 0, 0, 0, 0, 6],
+    "other_other": [108, 2, 0, 0, 0, 0, 110],
+    "total_processed": [2932, 53, 0, 0, 61, 4, 3050],
+    "carried_forward": [103, 0, 0, 0, 0, 0, 103],
+}
+HUAIAN_ACTIVE = {
+    ("regulations", "issued"): 1,
+    ("regulations", "repealed"): 0,
+    ("regulations", "in_force"): 11,
+    ("normative_documents", "issued"): 8,
+    ("normative_documents", "repealed"): 26,
+    ("normative_documents", "in_force"): 66,
+    ("licensing", "decisions"): 447228,
+    ("penalty", "decisions"): 3985758,
+    ("coercion", "decisions"): 88283,
+    ("fees", "fee_amount"): 96171.6,
+}
+HUAIAN_REVIEW = [72, 64, 178, 37, 351, 13, 4, 8, 1, 26, 12, 1, 1, 6, 20]
+
+
+def test_huaian_2024_pdf_parses_to_the_values_printed_in_it() -> None:
+    report, text = parse_attachment(HUAIAN.read_bytes(), "pdf")
+    want: Cells = {("active", row, col): v for (row, col), v in HUAIAN_ACTIVE.items()}
+    for row, values in HUAIAN_REQUESTS.items():
+        want.update(
+            {("requests", row, col): v for col, v in zip(REQUEST_COLS, values, strict=True)}
+        )
+    rows = ("review", "litigation_direct", "litigation_after_review")
+    want.update(
+        {
+            ("review_litigation", rows[n // 5], REVIEW_COLS[n % 5]): v
+            for n, v in enumerate(HUAIAN_REVIEW)
+        }
+    )
+    assert report_cells(report) == want
+    assert (report.organization, report.year, report.format) == ("淮安市人民政府", 2024, "2021")
+    assert report.consistent == 1
+    # Page footers ("- 4 -") are not cells, and the prose keeps its place in the text.
+    assert "- 4 -" not in text
+    assert text.index("二、主动公开政府信息情况") < text.index("行政事业性收费")
+
+
+@pytest.mark.parametrize("kind", ["docx", "doc", "wps", "pdf", "xlsx", "xls"])
+def test_office_files_parse_to_the_numbers_written_in_them(office_files, tables, kind) -> None:
+    report, text = parse_attachment(office_files[kind].read_bytes(), kind)
+    assert report_cells(report) == truth_cells(tables)
+    assert report.format == "2021"
+    assert report.consistent == 1, report.notes
+    assert (report.organization, report.year) == (ORGANIZATION, YEAR)
+    assert "行政复议" in text
+
+
+def test_a_broken_identity_in_a_docx_is_caught(tables) -> None:
+    broken = json.loads(json.dumps(tables))
+    broken["requests"]["new"]["total"] += 1  # the row no longer adds up
+    report, _ = parse_attachment(filled_template(broken), "docx")
+    assert report.consistent == 0
+    failed = [c for c in report.check_rows() if not c["ok"]]
+    assert failed and all("new" in c["detail"] or "total" in c["check"] for c in failed)
+
+
+def test_scanned_pdf_is_reported_as_scanned_not_as_an_error() -> None:
+    report, text = parse_attachment(scanned_pdf(), "pdf")
+    assert report.cells == [] and text == ""
+    assert report.notes == ["scanned PDF: no text layer, tables not read (no OCR)"]
+
+
+@pytest.mark.parametrize("kind", ["pdf", "docx", "doc", "xlsx"])
+def test_a_corrupt_attachment_is_a_clear_error(kind) -> None:
+    with pytest.raises(AttachmentError, match=r"unreadable|could not convert"):
+        parse_attachment(b"PK\x03\x04 not really a document" * 10, kind)
+
+
+def test_nianbao_parse_reads_attachments_and_stores_their_source_type(
+    office_files, tables, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    db = tmp_path / "parsed.db"
+    for kind in ("pdf", "docx"):
+        result = runner.invoke(cli, ["parse", str(office_files[kind]), "--db", str(db)])
+        assert result.exit_code == 0, result.output
+        printed = json.loads(result.output)
+        got = {(c["section"], c["row_key"], c["col_key"]): c["value"] for c in printed["cells"]}
+        assert got == truth_cells(tables)
+    store = sqlite_utils.Database(db)
+    # The same report in two files is one report: the first file holds it, the second is an alias.
+    rows = list(store.query("select id, url, source_type from reports"))
+    assert [(Path(r["url"]).name, r["source_type"]) for r in rows] == [("report.pdf", "pdf")]
+    aliases = list(store.query("select url, report_id from report_aliases"))
+    assert [(Path(a["url"]).name, a["report_id"]) for a in aliases] == [
+        ("report.docx", rows[0]["id"])
+    ]
+    scanned = tmp_path / "scan.pdf"
+    scanned.write_bytes(scanned_pdf())
+    result = runner.invoke(cli, ["parse", str(scanned)])
+    assert result.exit_code == 1  # readable, but no tables
+    assert "scanned PDF" in json.loads(result.output)["notes"][0]
