@@ -111,10 +111,16 @@ def cli() -> None:
     """Crawl, archive and parse Chinese government information-disclosure annual reports."""
 
 
-def read_sites(path: Path | None) -> list[dict[str, str]]:
-    """A site list: one portal per line, `name<TAB>url[<TAB>region]`; `#` starts a comment.
+SITE_OPTIONS = {"browser", ""}
 
-    A bare URL on a line works too. Without a path, the bundled list of real portals.
+
+def read_sites(path: Path | None) -> list[dict[str, str]]:
+    """A site list: one portal per line, `name<TAB>url[<TAB>region[<TAB>options]]`.
+
+    `#` starts a comment; a bare URL on a line works too. Options are comma-separated words:
+    `browser` renders every list page of that portal in the headless browser (for portals whose
+    lists are script-built in ways the page itself does not show). Without a path, the bundled
+    list of real portals.
     """
     text = (
         path.read_text(encoding="utf-8")
@@ -131,7 +137,14 @@ def read_sites(path: Path | None) -> list[dict[str, str]]:
         name, url = fields[0], fields[1]
         if not url.startswith(("http://", "https://")):
             raise click.UsageError(f"{path}: not a URL: {url!r}")
-        sites.append({"name": name, "url": url, "region": fields[2] if len(fields) > 2 else ""})
+        options = {o.strip() for o in fields[3].split(",")} if len(fields) > 3 else set()
+        unknown = options - SITE_OPTIONS
+        if unknown:
+            raise click.UsageError(f"{path}: unknown site option {sorted(unknown)[0]!r}")
+        site = {"name": name, "url": url, "region": fields[2] if len(fields) > 2 else ""}
+        if "browser" in options:
+            site["browser"] = True
+        sites.append(site)
     return sites
 
 
@@ -141,7 +154,7 @@ def read_sites(path: Path | None) -> list[dict[str, str]]:
     "--sites",
     "sites_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Site list file (name<TAB>url<TAB>region per line).",
+    help="Site list file (name<TAB>url<TAB>region<TAB>options per line).",
 )
 @click.option("--max-pages", type=int, default=0, help="Stop after this many pages (0: no limit).")
 @click.option(

@@ -46,6 +46,7 @@ class PortalBase(scrapy.Spider):
         self.sites = parse_sites(sites, start_urls, url)
         if not self.sites:
             raise ValueError("no portal given: pass sites=[...] or start_urls=...")
+        self.browser_portals = {s["url"] for s in self.sites if s.get("browser")}
 
     async def start(self) -> Any:
         for site in self.sites:
@@ -99,10 +100,17 @@ class PortalBase(scrapy.Spider):
         )
 
     def browser_requests(self, response: TextResponse) -> list[scrapy.Request]:
-        """The same page again through the browser, if its list is built by a script."""
-        if response.meta.get("playwright") or not scripted.needs_browser(
-            response.text, response.url
-        ):
+        """The same page again through the browser, if its list is built by a script.
+
+        Detected on the page (an empty list and a script that fetches data), or set per site
+        (the `browser` option of a site list): then every list page of that portal goes through.
+        """
+        if response.meta.get("playwright"):
+            return []
+        forced = response.meta.get("portal") in self.browser_portals
+        if forced and self.is_report_page(response):
+            return []
+        if not forced and not scripted.needs_browser(response.text, response.url):
             return []
         if not self.settings.getbool("NIANBAO_BROWSER_READY"):
             self.crawler.stats.inc_value("nianbao/errors/browser_unavailable")

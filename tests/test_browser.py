@@ -134,6 +134,31 @@ def test_without_a_browser_the_hidden_list_is_reported(tmp_path: Path):
     assert not [e for e in portals.log if e.path == "/js/nblist.js"]
 
 
+def test_a_site_list_can_send_one_portal_through_the_browser(tmp_path: Path):
+    """`browser` in a site list's options: that portal's list pages are rendered, the others not."""
+    with SamplePortals() as portals:
+        sites = tmp_path / "sites.tsv"
+        sites.write_text(
+            f"TRS\t{portals.urls['trs']}\ttest\tbrowser\nInhouse\t{portals.urls['inhouse']}\n",
+            encoding="utf-8",
+        )
+        result = nianbao("crawl", "--sites", str(sites), "--data", str(tmp_path / "d"), *FAST)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    db = sqlite_utils.Database(tmp_path / "d" / "nianbao.db")
+    found = {r["url"] for r in db.query("select url from reports")}
+    expected = {r["url"] for r in portals.expected["reports"] if r["site"] in ("trs", "inhouse")}
+    assert found == expected
+    lists = [e for e in portals.log if e.path == "/zwgk/zfxxgknb/index_1.html"]
+    assert len(lists) == 2  # plain, then the browser
+    articles = [e for e in portals.log if e.site == "trs" and e.path.endswith("_100002.html")]
+    assert len(articles) == 1  # report pages are never rendered
+    assert all(
+        len([e for e in portals.log if e.site == "inhouse" and e.path == path]) <= 1
+        for path in {e.path for e in portals.log if e.site == "inhouse" and e.status == 200}
+    )
+    assert "browser/pages" in result.stderr
+
+
 @pytest.mark.skipif(not (ROOT / ".venv-pywb" / "bin" / "wayback").exists(), reason="no pywb")
 def test_pywb_replays_the_script_built_list(scripted):
     """The archived shell, script and JSON rebuild the list in Chromium, served by pywb."""
