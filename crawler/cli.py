@@ -111,16 +111,13 @@ def cli() -> None:
     """Crawl, archive and parse Chinese government information-disclosure annual reports."""
 
 
-SITE_OPTIONS = {"browser", ""}
-
-
 def read_sites(path: Path | None) -> list[dict[str, str]]:
-    """A site list: one portal per line, `name<TAB>url[<TAB>region[<TAB>options]]`.
+    """A site list: one portal per line, `name<TAB>url[<TAB>region[<TAB>more…]]`.
 
-    `#` starts a comment; a bare URL on a line works too. Options are comma-separated words:
-    `browser` renders every list page of that portal in the headless browser (for portals whose
-    lists are script-built in ways the page itself does not show). Without a path, the bundled
-    list of real portals.
+    `#` starts a comment; a bare URL on a line works too. Further fields are notes (the bundled
+    list gives each portal's source there), except the option word `browser`: every list page
+    of that portal is rendered in the headless browser (for portals whose lists are built by
+    script in ways the page itself does not show). Without a path, the bundled list.
     """
     text = (
         path.read_text(encoding="utf-8")
@@ -137,10 +134,7 @@ def read_sites(path: Path | None) -> list[dict[str, str]]:
         name, url = fields[0], fields[1]
         if not url.startswith(("http://", "https://")):
             raise click.UsageError(f"{path}: not a URL: {url!r}")
-        options = {o.strip() for o in fields[3].split(",")} if len(fields) > 3 else set()
-        unknown = options - SITE_OPTIONS
-        if unknown:
-            raise click.UsageError(f"{path}: unknown site option {sorted(unknown)[0]!r}")
+        options = {word.strip() for field in fields[3:] for word in field.split(",")}
         site = {"name": name, "url": url, "region": fields[2] if len(fields) > 2 else ""}
         if "browser" in options:
             site["browser"] = True
@@ -154,7 +148,7 @@ def read_sites(path: Path | None) -> list[dict[str, str]]:
     "--sites",
     "sites_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Site list file (name<TAB>url<TAB>region<TAB>options per line).",
+    help="Site list file (name<TAB>url<TAB>region per line; `browser` in a further field).",
 )
 @click.option("--max-pages", type=int, default=0, help="Stop after this many pages (0: no limit).")
 @click.option(
