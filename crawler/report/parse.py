@@ -32,6 +32,7 @@ from crawler.report.schema import (
     norm_label,
 )
 from crawler.report.tables import (
+    COVERED,
     Doc,
     Token,
     flat_html_rows,
@@ -102,7 +103,7 @@ def parse_html(markup: str, url: str | None = None) -> Report:
     rows, note = _bounded(rows)
     report = _parse_doc(rows_to_doc(rows, blank_null[: len(rows)]))
     report.notes[:0] = note
-    body_text = "\n".join("\t".join(r) for r in rows[:400])
+    body_text = "\n".join("\t".join(c for c in r if c != COVERED) for r in rows[:400])
     meta.fill_from_html(report, root, body_text)
     return report
 

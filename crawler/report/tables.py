@@ -20,6 +20,9 @@ from crawler.report.schema import heading_of, norm_label, norm_text
 from crawler.report.values import NOT_A_VALUE, clean_raw, parse_value
 
 IMAGE = "\x00IMG"  # token standing for an <img>: a table published as a picture
+COVERED = "\x00SPAN"  # a grid position a rowspan/colspan cell covers: no cell of its own
+_MAX_SPAN = 1000  # a span beyond this is hostile markup, not a table
+_MAX_WIDTH = 256  # grid columns; a template table has at most 18
 
 # Prose, not a cell: sentence punctuation or more text than any template label holds.
 _MAX_LABEL = 48
@@ -86,6 +89,8 @@ def rows_to_doc(rows: list[list[str]], blanks_null: list[bool] | None = None) ->
         keep_blank = bool(blanks_null and blanks_null[index])
         count = 0
         for cell in cells:
+            if cell == COVERED:
+                continue  # the spanning cell was read where it starts
             raw = clean_raw(cell)
             if raw or keep_blank:
                 tokens.append(Token(raw, index, blank_is_null=keep_blank))
@@ -142,6 +147,42 @@ _SKIP = frozenset({"script", "style", "head", "title", "noscript", "template", "
 _CELL = frozenset({"td", "th"})
 
 
+def _span(value: str | None) -> int:
+    try:
+        return min(max(int((value or "1").strip() or 1), 1), _MAX_SPAN)
+    except ValueError:
+        return 1
+
+
+class _Grid:
+    """Rows of one `<table>` laid out on a grid: a rowspan/colspan cell covers its positions.
+
+    Covered positions hold COVERED, so every row of a table has its cells in their true columns
+    while the matcher, which reads a spanning cell once, simply skips them.
+    """
+
+    def __init__(self) -> None:
+        self.below: dict[int, int] = {}  # column -> rows still covered by a rowspan from above
+
+    def place(self, cells: list[tuple[str, int, int]]) -> list[str]:
+        row: list[str] = []
+        for text, colspan, rowspan in cells:
+            while self.below.get(len(row), 0) > 0:
+                row.append(COVERED)
+            start = len(row)
+            row.append(text)
+            end = min(start + colspan, max(_MAX_WIDTH, start + 1))
+            row.extend([COVERED] * (end - start - 1))
+            if rowspan > 1:
+                for col in range(start, end):
+                    self.below[col] = max(self.below.get(col, 0), rowspan)
+        width = max(self.below, default=-1) + 1
+        while len(row) < width and self.below.get(len(row), 0) > 0:
+            row.append(COVERED)
+        self.below = {c: n - 1 for c, n in self.below.items() if n > 1}
+        return row
+
+
 class _Collector:
     """Walks the tree once (iteratively: 5000 nested divs are fine) and emits rows."""
 
@@ -150,7 +191,9 @@ class _Collector:
         self.blank_null: list[bool] = []
         self.line: list[str] = []  # text of the current paragraph
         self.cell: list[str] | None = None  # text of the current <td>
-        self.tr: list[str] | None = None  # cells of the current <tr>
+        self.tr: list[tuple[str, int, int]] | None = None  # cells of the current <tr>, spans
+        self.span = (1, 1)  # colspan, rowspan of the current <td>
+        self.grids: list[_Grid] = [_Grid()]  # one per open <table> (tables nest)
         self.pre = 0
         self.skip = 0
 
@@ -173,12 +216,21 @@ class _Collector:
                 self.rows.append([joined])
                 self.blank_null.append(False)
 
-    def start(self, tag: str) -> None:
+    def start(self, tag: str, element: object = None) -> None:
+        """`element`: the tag's element (a cell's colspan/rowspan are read from it)."""
         if tag in _SKIP:
             self.skip += 1
             return
         if self.skip:
             return
+        if tag == "table":
+            self.grids.append(_Grid())
+        if tag in _CELL:
+            colspan, rowspan = element.get("colspan"), element.get("rowspan")  # type: ignore[attr-defined]
+            self.span = (
+                _span(colspan) if colspan else 1,
+                _span(rowspan) if rowspan else 1,
+            )
         if tag == "tr":
             self.flush_line()
             self.tr = []
@@ -204,7 +256,7 @@ class _Collector:
         if self.skip:
             return
         if tag in _CELL and self.cell is not None and self.tr is not None:
-            self.tr.append("".join(self.cell))
+            self.tr.append(("".join(self.cell), *self.span))
             self.cell = None
         elif tag == "tr" and self.tr is not None:
             self.end_row()
@@ -214,14 +266,16 @@ class _Collector:
         elif tag in _BLOCK and self.cell is None:
             if tag == "table" and self.tr is not None:
                 self.end_row()
+            if tag == "table" and len(self.grids) > 1:
+                self.grids.pop()
             self.flush_line()
 
     def end_row(self) -> None:
         if self.cell is not None and self.tr is not None:
-            self.tr.append("".join(self.cell))
+            self.tr.append(("".join(self.cell), *self.span))
             self.cell = None
         if self.tr:
-            self.rows.append(self.tr)
+            self.rows.append(self.grids[-1].place(self.tr))
             self.blank_null.append(True)
         self.tr = None
 
@@ -241,7 +295,7 @@ def html_rows(root: etree._Element) -> tuple[list[list[str]], list[bool]]:
         tag = el.tag if isinstance(el.tag, str) else ""
         tag = tag.rsplit("}", 1)[-1].lower()
         if event == "start":
-            collector.start(tag)
+            collector.start(tag, el)
             if tag:
                 collector.text(el.text)
         else:
