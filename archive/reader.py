@@ -95,6 +95,7 @@ def _records(fh: IO[bytes], name: str, errors: list[ReadError]) -> Iterator[tupl
     """('capture', ArchivedRecord) and ('request', (concurrent_to, headers)) items of one file."""
     size = fh.seek(0, 2)
     start = 0
+    damaged = False  # the last attempt failed before reading a single good record
     while True:
         fh.seek(start)
         iterator = ArchiveIterator(fh, check_digests=False)
@@ -113,6 +114,7 @@ def _records(fh: IO[bytes], name: str, errors: list[ReadError]) -> Iterator[tupl
                     if not whole:
                         raise ValueError("record cut short (incomplete gzip member)")
                 end = offset + length
+                damaged = False
                 if item is not None:
                     if item[0] == "capture":
                         item[1].length = length
@@ -121,10 +123,14 @@ def _records(fh: IO[bytes], name: str, errors: list[ReadError]) -> Iterator[tupl
                 errors.append(ReadError(name, end, f"{size - end} bytes after the last record"))
             return
         except Exception as exc:  # any damage: report, then look for the next record
-            failed_at = max(offset, iterator.offset)
-            reason = f"{type(exc).__name__}: {exc}"
-            errors.append(ReadError(name, failed_at, ascii(reason)[1:81]))
-            resume = _next_member(fh, failed_at + 1)
+            # The bad record starts where the last good one ended: search on from just after
+            # it, so no whole record behind it is skipped. A false start inside the damaged
+            # bytes (gzip magic by chance) fails at once and is part of the same damage.
+            if not damaged:
+                reason = f"{type(exc).__name__}: {exc}"
+                errors.append(ReadError(name, end, ascii(reason)[1:81]))
+            damaged = True
+            resume = _next_member(fh, end + 1)
             if resume is None:
                 return
             start = resume

@@ -288,6 +288,26 @@ def test_reader_skips_a_corrupt_record_and_a_truncated_tail(tmp_path):
     assert len(errors) == 2 and all(e.filename == path.name for e in errors)
 
 
+@pytest.mark.parametrize("where", ["magic", "header", "deflate", "crc"])
+def test_damage_anywhere_in_a_record_loses_that_record_only(tmp_path, where):
+    make_warc(tmp_path, 8).close()
+    (path,) = tmp_path.glob("*.warc.gz")
+    with path.open("rb") as fh:
+        iterator = ArchiveIterator(fh)
+        offsets = []
+        for _ in iterator:
+            offsets.append(iterator.get_record_offset())
+    start, end = offsets[4], offsets[5]  # http://a.gov.cn/3.html
+    at = {"magic": start, "header": start + 10, "deflate": start + 200, "crc": end - 6}[where]
+    data = bytearray(path.read_bytes())
+    data[at : at + 4] = bytes(b ^ 0xFF for b in data[at : at + 4])
+    path.write_bytes(bytes(data))
+    errors = []
+    urls = [r.url for r in iter_captures([tmp_path], errors=errors)]
+    assert urls == [f"http://a.gov.cn/{i}.html" for i in range(8) if i != 3]
+    assert [(e.filename, e.offset) for e in errors] == [(path.name, start)]
+
+
 def test_repair_keeps_good_prefix_and_sets_tail_aside(tmp_path):
     writer = make_warc(tmp_path, 5)
     name = writer.name
