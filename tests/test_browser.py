@@ -159,6 +159,33 @@ def test_a_site_list_can_send_one_portal_through_the_browser(tmp_path: Path):
     assert "browser/pages" in result.stderr
 
 
+def test_proxy_environment_reaches_the_browser(tmp_path: Path):
+    """The browser's own requests (the list script, its XHR) go through http_proxy too."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from tests.test_commands import ForwardProxy
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), ForwardProxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    ForwardProxy.seen = []
+    try:
+        with SamplePortals(scripted=True) as portals:
+            # Chromium never proxies loopback unless told to with "<-loopback>".
+            env = {
+                "http_proxy": f"http://127.0.0.1:{proxy.server_address[1]}",
+                "no_proxy": "<-loopback>",
+            }
+            url = portals.urls["scripted"]
+            result = nianbao("crawl", url, "--data", str(tmp_path / "d"), *FAST, env=env)
+    finally:
+        proxy.shutdown()
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert any(u.endswith("/js/nblist.js") for u in ForwardProxy.seen), ForwardProxy.seen
+    assert any("/api/nb/list?page=1" in u for u in ForwardProxy.seen)
+    assert sqlite_utils.Database(tmp_path / "d" / "nianbao.db")["reports"].count == 4
+
+
 @pytest.mark.skipif(not (ROOT / ".venv-pywb" / "bin" / "wayback").exists(), reason="no pywb")
 def test_pywb_replays_the_script_built_list(scripted):
     """The archived shell, script and JSON rebuild the list in Chromium, served by pywb."""
