@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from archive.reader import iter_captures, read_record
+from crawler.extract import decode_html
 from crawler.items import Capture
+from crawler.layouts import page_links
 from crawler.process import outcome_keys, process_capture
 from crawler.run import DataFolderLocked, DataPaths, Summary, data_lock
+from crawler.scope import canonical_url, is_attachment
 from crawler.store import now_iso, open_db, save_rows
 
 logger = logging.getLogger(__name__)
@@ -77,6 +80,13 @@ def _header(headers: Iterable[tuple[str, str]], name: str) -> str | None:
     return None
 
 
+def attachment_links(capture: Capture) -> dict[str, str]:
+    """{attachment URL: report page URL} for the attachments a report page links to."""
+    html, _ = decode_html(capture.body, capture.content_type)
+    links = (canonical_url(link.url) for link in page_links(html, capture.url))
+    return {url: capture.url for url in links if is_attachment(url)}
+
+
 def replay_paths(paths: list[Path], data: DataPaths, verbose: bool = False) -> Summary:
     """Replay WARC files or folders into the data folder's database."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
@@ -97,6 +107,9 @@ def replay_into(paths: list[Path], db_path: Path) -> dict[str, int]:
     stats: dict[str, int] = {}
     errors: list[Any] = []
     originals = Originals()
+    # Attachment URL -> the report page linking it: the fallback when a WARC lost the
+    # attachment's request record (and its Referer), so it still joins its article's report.
+    linked_from: dict[str, str] = {}
 
     def inc(key: str) -> None:
         stats[key] = stats.get(key, 0) + 1
@@ -111,8 +124,13 @@ def replay_into(paths: list[Path], db_path: Path) -> dict[str, int]:
                     inc("nianbao/errors/revisit_unresolved")
             else:
                 originals.remember(record)
-            rows = process_capture(capture_of(record, original))
+            capture = capture_of(record, original)
+            if capture.referer is None:
+                capture.referer = linked_from.get(canonical_url(capture.url))
+            rows = process_capture(capture)
             result = save_rows(db, rows)
+            if rows.report is not None and rows.attachment is None:
+                linked_from.update(attachment_links(capture))
             inc("nianbao/pages")
             for key in outcome_keys(rows, result):
                 inc(key)

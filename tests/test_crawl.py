@@ -201,6 +201,39 @@ def test_replay_twice_is_idempotent(crawl: Crawl, tmp_path: Path):
     assert db["report_versions"].count == 0
 
 
+def test_replay_joins_attachments_to_their_article_without_request_records(
+    crawl: Crawl, tmp_path: Path
+):
+    """A WARC that lost the attachments' request records (their Referer): same reports."""
+    attachments = {r["url"] for r in crawl.db.query("select url from attachments")}
+    assert attachments
+    copied = tmp_path / "warc"
+    copied.mkdir()
+    dropped = 0
+    for path in sorted((crawl.data / "warc").glob("*.warc.gz")):
+        data = path.read_bytes()
+        keep = bytearray()
+        with path.open("rb") as fh:
+            iterator = ArchiveIterator(fh)
+            for record in iterator:
+                start = iterator.get_record_offset()
+                iterator.read_to_end(record)
+                uri = record.rec_headers.get_header("WARC-Target-URI")
+                if record.rec_type == "request" and uri in attachments:
+                    dropped += 1
+                    continue
+                keep += data[start : start + iterator.get_record_length()]
+        (copied / path.name).write_bytes(bytes(keep))
+    assert dropped >= len(attachments)
+    replayed = tmp_path / "replayed"
+    result = nianbao("replay", str(copied), "--data", str(replayed))
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    db = sqlite_utils.Database(replayed / "nianbao.db")
+    assert report_snapshot(db) == report_snapshot(crawl.db)
+    aliases = "select url from report_aliases order by url"
+    assert list(db.query(aliases)) == list(crawl.db.query(aliases))
+
+
 def test_replay_reports_damage_and_processes_the_rest(crawl: Crawl, tmp_path: Path):
     """One report's record is overwritten with garbage and the file's tail is cut off."""
     source = crawl.data / "warc"
