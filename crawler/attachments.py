@@ -1,9 +1,10 @@
 """Report attachments (PDF, DOCX, DOC, WPS, XLS, XLSX) → one HTML document → the table parser.
 
-Every format is turned into the same thing: paragraphs of text and `<table>`s whose merged cells
-are empty fillers, in reading order. The parser then treats it exactly like a web page, so an
-attachment gives the same cells as the same report published as HTML. Tables split across PDF
-pages stay separate `<table>`s, which the parser joins. DOC and WPS go through LibreOffice.
+Every format is turned into the same thing: paragraphs of text and `<table>`s in reading order,
+a merged cell written once (as a web page's colspan/rowspan cell is) and a blank cell kept blank.
+The parser then treats it exactly like a web page, so an attachment gives the same cells as the
+same report published as HTML. Tables split across PDF pages stay separate `<table>`s, which the
+parser joins. DOC, WPS and XLS go through LibreOffice headless (a Debian package).
 """
 
 from __future__ import annotations
@@ -153,24 +154,24 @@ def docx_html(data: bytes) -> str:
     return wrap(parts)
 
 
-def _docx_table(table: object, qn: object) -> str:
+def _docx_table(table: Any, qn: Any) -> str:
+    """A Word table as a grid: a gridSpan cell covers the columns to its right, a continued
+    vMerge cell is covered by the cell above (None: left out, as a web page's spans are)."""
     rows = []
-    for tr in table.iter(qn("w:tr")):  # type: ignore[attr-defined]
-        cells = []
-        for tc in tr.iter(qn("w:tc")):  # type: ignore[operator]
+    for tr in table.iter(qn("w:tr")):
+        cells: list[str | None] = []
+        for tc in tr.iter(qn("w:tc")):
             text = "\n".join(
-                "".join(t.text or "" for t in p.iter(qn("w:t")))  # type: ignore[operator]
-                for p in tc.iter(qn("w:p"))  # type: ignore[operator]
+                "".join(t.text or "" for t in p.iter(qn("w:t"))) for p in tc.iter(qn("w:p"))
             ).strip()
-            props = tc.find(qn("w:tcPr"))  # type: ignore[operator]
-            span = 1
-            merged = False
+            span, merged = 1, False
+            props = tc.find(qn("w:tcPr"))
             if props is not None:
-                grid = props.find(qn("w:gridSpan"))  # type: ignore[operator]
+                grid = props.find(qn("w:gridSpan"))
                 if grid is not None:
-                    span = int(grid.get(qn("w:val")) or 1)  # type: ignore[operator]
-                vmerge = props.find(qn("w:vMerge"))  # type: ignore[operator]
-                merged = vmerge is not None and vmerge.get(qn("w:val")) != "restart"  # type: ignore[operator]
+                    span = int(grid.get(qn("w:val")) or 1)
+                vmerge = props.find(qn("w:vMerge"))
+                merged = vmerge is not None and vmerge.get(qn("w:val")) != "restart"
             cells.append(None if merged else text)
             cells.extend([None] * (span - 1))
         rows.append(cells)
