@@ -76,8 +76,11 @@ def load_truth() -> dict[str, Any]:
     return json.loads((SEEDS / "truth.json").read_text(encoding="utf-8"))
 
 
-def report_snapshot(db: sqlite_utils.Database) -> dict[str, Any]:
-    """Every report with its cells and checks, keyed by URL (ids may differ between databases)."""
+def report_snapshot(db: sqlite_utils.Database, where: bool = True) -> dict[str, Any]:
+    """Every report with its cells and checks, keyed by URL (ids may differ between databases).
+
+    `where=False` leaves out the WARC location, for archives rewritten after the crawl.
+    """
     snapshot = {}
     for report in db.query("select * from reports order by url"):
         cells = sorted(
@@ -103,5 +106,7 @@ def report_snapshot(db: sqlite_utils.Database) -> dict[str, Any]:
                 "text",
             )
         }
+        if not where:
+            del fields["warc_filename"], fields["warc_record_offset"]
         snapshot[report["url"]] = (fields, cells, checks)
     return snapshot

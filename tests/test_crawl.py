@@ -229,7 +229,8 @@ def test_replay_joins_attachments_to_their_article_without_request_records(
     result = nianbao("replay", str(copied), "--data", str(replayed))
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     db = sqlite_utils.Database(replayed / "nianbao.db")
-    assert report_snapshot(db) == report_snapshot(crawl.db)
+    # Records moved up when the request records were dropped: compare all but the offsets.
+    assert report_snapshot(db, where=False) == report_snapshot(crawl.db, where=False)
     aliases = "select url from report_aliases order by url"
     assert list(db.query(aliases)) == list(crawl.db.query(aliases))
 
