@@ -244,10 +244,14 @@ def browse(data: Path, port: int) -> None:
 @common_options
 @click.option("--keep-serving", is_flag=True, help="Keep the sample portals up after the crawl.")
 def demo(opts: RunOptions, keep_serving: bool) -> None:
-    """Serve the bundled sample portals on 127.0.0.1 and crawl them into --data."""
+    """Serve the bundled sample portals on 127.0.0.1 and crawl them into --data.
+
+    The portal whose list a script builds is included when a Chromium is there to render it.
+    """
+    from crawler.browser import find_chromium
     from crawler.portal_server import SamplePortals
 
-    with SamplePortals() as portals:
+    with SamplePortals(scripted=find_chromium() is not None) as portals:
         sites = [{"name": name, "url": url, "region": "demo"} for name, url in portals.urls.items()]
         click.echo("Sample portals: " + ", ".join(f"{s['name']} {s['url']}" for s in sites))
         # Our own loopback server: no need to wait between requests.
@@ -278,5 +282,6 @@ def demo_epilogue(paths: DataPaths) -> str:
             "     from report_cells where report_id = 1'",
             f"  .venv/bin/warcio index {paths.warc_dir}/*.warc.gz | head",
             f"  nianbao replay {paths.warc_dir} --data /tmp/nianbao-replayed  # rebuild",
+            f"  nianbao browse --data {paths.root}  # the archived pages in pywb",
         ]
     )
