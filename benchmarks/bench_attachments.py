@@ -9,31 +9,28 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.attachments import parse_attachment  # noqa: E402
+from crawler.attachments import convert_with_libreoffice, parse_attachment  # noqa: E402
 from crawler.sample_portals import generated_tables  # noqa: E402
-from tests.test_attachments import HUAIAN, filled_template, libreoffice, spreadsheet  # noqa: E402
+from tests.test_attachments import HUAIAN, filled_template, spreadsheet  # noqa: E402
 
 
-def fixtures(folder: Path) -> dict[str, bytes]:
+def fixtures() -> dict[str, bytes]:
     tables = generated_tables("2021", 41)
-    docx = folder / "report.docx"
-    docx.write_bytes(filled_template(tables))
-    xlsx = folder / "report.xlsx"
-    xlsx.write_bytes(spreadsheet(tables))
+    docx = filled_template(tables)
+    xlsx = spreadsheet(tables)
     return {
         "pdf (淮安 2024, 6 pages)": HUAIAN.read_bytes(),
-        "pdf (template, LibreOffice)": libreoffice(docx, "pdf"),
-        "docx": docx.read_bytes(),
-        "doc": libreoffice(docx, "doc"),
-        "xlsx": xlsx.read_bytes(),
-        "xls": libreoffice(xlsx, "xls"),
+        "pdf (template, LibreOffice)": convert_with_libreoffice(docx, "docx", "pdf"),
+        "docx": docx,
+        "doc": convert_with_libreoffice(docx, "docx", "doc"),
+        "xlsx": xlsx,
+        "xls": convert_with_libreoffice(xlsx, "xlsx", "xls"),
     }
 
 
@@ -54,8 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0, help="time per file type")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="nianbao-bench-") as tmp:
-        files = fixtures(Path(tmp))
+    files = fixtures()
     for label, data in files.items():
         kind = label.split()[0]
         per_second, cells = rate(data, kind, args.seconds)

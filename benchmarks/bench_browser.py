@@ -20,8 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crawler.portal_server import SamplePortals  # noqa: E402
-
-FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
+from tests.helpers import FAST  # noqa: E402
 
 
 def crawl_once(sites: str, tmp: Path) -> tuple[float, int, int]:

@@ -19,15 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crawler.portal_server import SamplePortals  # noqa: E402
+from tests.helpers import FAST as TEST_FAST  # noqa: E402
 
-FAST = [
-    "-s",
-    "DOWNLOAD_DELAY=0",
-    "-s",
-    "AUTOTHROTTLE_ENABLED=False",
-    "-s",
-    "CONCURRENT_REQUESTS_PER_DOMAIN=2",
-]
+FAST = [*TEST_FAST, "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2"]  # two per host, as in production
 
 
 def crawl_once(urls: list[str], archive: bool) -> tuple[float, int, int, int]:

@@ -18,7 +18,6 @@ import argparse
 import gzip
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,19 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crawler.portal_server import SamplePortals  # noqa: E402
+from tests.helpers import FAST, nianbao  # noqa: E402
 
-FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
 CORPUS = ROOT.parent / "shared" / "corpus" / "raw"
-
-
-def nianbao(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
 
 
 def last_crawl(data: Path) -> dict:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +117,41 @@ def report_snapshot(db: sqlite_utils.Database, where: bool = True) -> dict[str, 
             del fields["warc_filename"], fields["warc_record_offset"]
         snapshot[report["url"]] = (fields, cells, checks)
     return snapshot
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def pywb_serving(data: Path) -> Iterator[str]:
+    """`nianbao browse --data DATA` on a free loopback port; yields pywb's collection URL."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "browse", "--data", str(data), "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}/nianbao/"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(base, timeout=2).read()
+                break
+            except urllib.error.HTTPError:
+                break  # pywb is answering
+            except OSError:
+                assert server.poll() is None, server.communicate()[1][-3000:]
+                assert time.monotonic() < deadline, "pywb did not start"
+                time.sleep(0.3)
+        yield base
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.communicate(timeout=30)

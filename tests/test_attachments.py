@@ -2,16 +2,14 @@
 
 The Word fixture is the real blank 2021 template (merged cells as the State Council drew them),
 filled by the test with generated numbers that satisfy every identity; LibreOffice (installed by
-`.ci/run`) turns it into DOC and PDF, as an office would. The real 淮安市 2024 PDF is checked
-against the numbers printed in it, typed in here by hand.
+`.ci/run`, driven by the parser's own converter) turns it into DOC and PDF, as an office would.
+The real 淮安市 2024 PDF is checked against the numbers printed in it, typed in here by hand.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
-from crawler.attachments import AttachmentError, parse_attachment
+from crawler.attachments import AttachmentError, convert_with_libreoffice, parse_attachment
 from crawler.cli import cli
 from crawler.report import Report
 from crawler.report.schema import ACTIVE_COLS, REQUEST_COLS, REQUEST_ROW_ORDER, REVIEW_COLS
@@ -110,29 +108,6 @@ def filled_template(tables: dict[str, Any]) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
-
-
-def libreoffice(source: Path, target: str) -> bytes:
-    """Convert with LibreOffice headless, as an office saving another format would."""
-    office = shutil.which("soffice") or shutil.which("libreoffice")
-    assert office, "LibreOffice is required (scripts/setup.sh installs it)"
-    profile = source.parent / f"profile-{target}"
-    subprocess.run(
-        [
-            office,
-            f"-env:UserInstallation=file://{profile}",
-            "--headless",
-            "--convert-to",
-            target,
-            "--outdir",
-            str(source.parent),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    return source.with_suffix(f".{target}").read_bytes()
 
 
 def spreadsheet(tables: dict[str, Any]) -> bytes:
@@ -280,7 +255,9 @@ def office_files(tmp_path_factory: pytest.TempPathFactory, tables) -> dict[str, 
     files["xlsx"].write_bytes(spreadsheet(tables))
     for kind, source in (("doc", "docx"), ("pdf", "docx"), ("xls", "xlsx")):
         files[kind] = folder / f"report.{kind}"
-        files[kind].write_bytes(libreoffice(files[source], kind))
+        files[kind].write_bytes(
+            convert_with_libreoffice(files[source].read_bytes(), source, kind, timeout=180)
+        )
     files["wps"] = folder / "report.wps"  # WPS Office's .wps is the same binary Word format
     files["wps"].write_bytes(files["doc"].read_bytes())
     return files

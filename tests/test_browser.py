@@ -8,14 +8,10 @@ so pywb replays the list: the test renders the archived list in Chromium through
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,7 +20,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.browser import find_chromium
 from crawler.portal_server import SamplePortals
-from tests.helpers import FAST, ROOT, nianbao, same_value, stored_cells, truth_cells
+from tests.helpers import FAST, ROOT, nianbao, pywb_serving, same_value, stored_cells, truth_cells
 
 CHROMIUM = find_chromium()
 pytestmark = [
@@ -196,49 +192,19 @@ def test_pywb_replays_the_script_built_list(scripted):
     shell = portals.url("scripted", "/xxgk/ndbg/index.html")
     (page_row,) = db.query("select fetched_at from pages where url = ?", [shell])
     timestamp = re.sub(r"\D", "", page_row["fetched_at"])[:14]
-    port = 18000 + os.getpid() % 1000
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "browse", "--data", str(data), "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    portals_down = portals.servers["scripted"]
-    portals_down.close()  # the live site is gone: only the archive can answer
-    try:
-        wait_for(f"http://127.0.0.1:{port}/nianbao/", server)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = browser.new_page()
-            # pywb shows the page in a frame under its banner; the list is built in the frame.
-            page.goto(f"http://127.0.0.1:{port}/nianbao/{timestamp}/{shell}")
-            page.wait_for_selector("iframe", timeout=20_000)
-            deadline = time.monotonic() + 20
-            while not (frames := [f for f in page.frames if "mp_/" in f.url]):
-                assert time.monotonic() < deadline, [f.url for f in page.frames]
-                page.wait_for_timeout(200)
-            frames[0].wait_for_selector("#nb-list[data-loaded=yes]", timeout=20_000)
-            titles = frames[0].locator("#nb-list li a").all_text_contents()
-            browser.close()
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+    portals.servers["scripted"].close()  # the live site is gone: only the archive can answer
+    with pywb_serving(data) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        # pywb shows the page in a frame under its banner; the list is built in the frame.
+        page.goto(f"{base}{timestamp}/{shell}")
+        page.wait_for_selector("iframe", timeout=20_000)
+        deadline = time.monotonic() + 20
+        while not (frames := [f for f in page.frames if "mp_/" in f.url]):
+            assert time.monotonic() < deadline, [f.url for f in page.frames]
+            page.wait_for_timeout(200)
+        frames[0].wait_for_selector("#nb-list[data-loaded=yes]", timeout=20_000)
+        titles = frames[0].locator("#nb-list li a").all_text_contents()
+        browser.close()
     expected = [r["title"] for r in site_reports(portals) if "/ndbg/" in r["url"]]
     assert sorted(titles) == sorted(expected)
-
-
-def wait_for(url: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            assert server.poll() is None, "pywb exited"
-            assert time.monotonic() < deadline, "pywb did not start"
-            time.sleep(0.3)

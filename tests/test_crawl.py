@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -27,6 +23,7 @@ from tests.helpers import (
     FAST,
     ROOT,
     nianbao,
+    pywb_serving,
     report_snapshot,
     same_value,
     stored_cells,
@@ -275,12 +272,6 @@ def test_replay_reports_damage_and_processes_the_rest(crawl: Crawl, tmp_path: Pa
         assert stored_cells(db, b["id"]) == stored_cells(crawl.db, a["id"]), url
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.skipif(
     not (ROOT / ".venv-pywb" / "bin" / "wayback").exists() and not shutil.which("wayback"),
     reason="pywb not installed (scripts/setup.sh makes .venv-pywb)",
@@ -293,34 +284,9 @@ def test_pywb_replays_an_archived_report_page(crawl: Crawl):
     )
     (capture,) = crawl.db.query("select fetched_at from pages where url = ?", [report["url"]])
     timestamp = re.sub(r"\D", "", capture["fetched_at"])[:14]
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "browse", "--data", str(crawl.data), "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}/nianbao/"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base, timeout=2).read()
-                break
-            except urllib.error.HTTPError:
-                break  # pywb is answering
-            except OSError:
-                assert server.poll() is None, server.communicate()[1][-3000:]
-                assert time.monotonic() < deadline, "pywb did not start"
-                time.sleep(0.3)
+    with pywb_serving(crawl.data) as base:
         raw = urllib.request.urlopen(f"{base}{timestamp}id_/{report['url']}", timeout=30).read()
         page = urllib.request.urlopen(f"{base}{timestamp}mp_/{report['url']}", timeout=30).read()
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.communicate(timeout=30)
     with (crawl.data / "warc" / report["warc_filename"]).open("rb") as fh:
         fh.seek(report["warc_record_offset"])
         archived = next(iter(ArchiveIterator(fh))).content_stream().read()

@@ -226,11 +226,8 @@ class _Collector:
         if tag == "table":
             self.grids.append(_Grid())
         if tag in _CELL:
-            colspan, rowspan = element.get("colspan"), element.get("rowspan")  # type: ignore[attr-defined]
-            self.span = (
-                _span(colspan) if colspan else 1,
-                _span(rowspan) if rowspan else 1,
-            )
+            get = element.get  # type: ignore[attr-defined]
+            self.span = (_span(get("colspan")), _span(get("rowspan")))
         if tag == "tr":
             self.flush_line()
             self.tr = []
