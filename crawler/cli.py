@@ -186,12 +186,18 @@ def harvest(url: str, max_pages: int, opts: RunOptions) -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that parse in parallel (default: one per core; 1: no worker processes).",
+)
 @common_options
-def replay(paths: tuple[Path, ...], opts: RunOptions) -> None:
+def replay(paths: tuple[Path, ...], jobs: int | None, opts: RunOptions) -> None:
     """Rebuild pages, reports, cells and checks from WARC files or folders alone."""
     from crawler.replay import replay_paths
 
-    summary = replay_paths(list(paths), opts.paths, verbose=opts.verbose)
+    summary = replay_paths(list(paths), opts.paths, verbose=opts.verbose, jobs=jobs)
     for line in summary.lines():
         click.echo(line)
     sys.exit(summary.exit_status())

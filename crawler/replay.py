@@ -8,7 +8,13 @@ resolved to the full record it refers to. Damaged records are reported and skipp
 from __future__ import annotations
 
 import logging
+import os
+from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from itertools import islice
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +25,33 @@ from crawler.layouts import page_links
 from crawler.process import outcome_keys, process_capture
 from crawler.run import DataFolderLocked, DataPaths, Summary, data_lock
 from crawler.scope import canonical_url, is_attachment
-from crawler.store import now_iso, open_db, save_rows
+from crawler.store import Rows, now_iso, open_db, save_rows
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where a whole response record is, and when it was captured."""
+
+    path: Path
+    offset: int
+    date: str
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A revisit's original that need not be read again: it was no report and no attachment.
+
+    Its payload gave nothing but a `pages` row the first time, and a revisit has the same
+    payload, so only where it is matters. Skipping the read saves a seek and a gunzip for every
+    unchanged list page of every night.
+    """
+
+    filename: str
+    offset: int
+    date: str
+    body: bytes = b""
 
 
 class Originals:
@@ -32,23 +62,30 @@ class Originals:
     """
 
     def __init__(self) -> None:
-        self.by_digest: dict[tuple[str, str], tuple[Path, int]] = {}
-        self.latest: dict[str, tuple[Path, int]] = {}
+        self.by_digest: dict[tuple[str, str], Located] = {}
+        self.latest: dict[str, Located] = {}
+        self.plain: set[Located] = set()  # originals that were neither report nor attachment
 
-    def remember(self, record: Any) -> None:
+    def remember(self, record: Any) -> Located | None:
         if record.path is None:
-            return
-        where = (record.path, record.offset)
+            return None
+        where = Located(record.path, record.offset, record.date)
         self.latest[record.url] = where
         if record.payload_digest:
             self.by_digest[(record.url, record.payload_digest)] = where
+        return where
 
     def resolve(self, revisit: Any) -> Any | None:
+        """The original record of a revisit (read from disk unless it is `plain`), or None."""
         refers = revisit.refers_to or {}
         uri = refers.get("uri") or revisit.url
         digest = refers.get("payload_digest") or revisit.payload_digest
         where = self.by_digest.get((uri, digest or "")) or self.latest.get(uri)
-        return read_record(*where) if where else None
+        if where is None:
+            return None
+        if where in self.plain:
+            return Unread(where.path.name, where.offset, where.date)
+        return read_record(where.path, where.offset)
 
 
 def capture_of(record: Any, original: Any | None = None) -> Capture:
@@ -87,13 +124,15 @@ def attachment_links(capture: Capture) -> dict[str, str]:
     return {url: capture.url for url in links if is_attachment(url)}
 
 
-def replay_paths(paths: list[Path], data: DataPaths, verbose: bool = False) -> Summary:
+def replay_paths(
+    paths: list[Path], data: DataPaths, verbose: bool = False, jobs: int | None = None
+) -> Summary:
     """Replay WARC files or folders into the data folder's database."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
     summary = Summary(command="replay", started=now_iso())
     try:
         with data_lock(data):
-            summary.stats = replay_into(paths, data.db)
+            summary.stats = replay_into(paths, data.db, jobs)
     except DataFolderLocked as exc:
         summary.stats = {"nianbao/errors/locked": 1}
         logger.error("%s", exc)
@@ -101,42 +140,127 @@ def replay_paths(paths: list[Path], data: DataPaths, verbose: bool = False) -> S
     return summary
 
 
-def replay_into(paths: list[Path], db_path: Path) -> dict[str, int]:
-    """Process every record of `paths` into the database; returns stats-style counts."""
+BATCH = 500  # records per transaction
+WINDOW = 64  # captures in flight to the worker processes
+
+
+def default_jobs() -> int:
+    """Worker processes for a replay: the cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def replay_into(paths: list[Path], db_path: Path, jobs: int | None = None) -> dict[str, int]:
+    """Process every record of `paths` into the database; returns stats-style counts.
+
+    Records are read, resolved and saved in write order by this process; the parsing between
+    (the costly part: trafilatura, pdfplumber) runs in `jobs` worker processes.
+    """
     db = open_db(db_path)
-    stats: dict[str, int] = {}
     errors: list[Any] = []
-    originals = Originals()
-    # Attachment URL -> the report page linking it: the fallback when a WARC lost the
-    # attachment's request record (and its Referer), so it still joins its article's report.
-    linked_from: dict[str, str] = {}
-
-    def inc(key: str) -> None:
-        stats[key] = stats.get(key, 0) + 1
-
+    replay = Replay(db)
+    records = iter_captures(paths, errors=errors)
     try:
-        for record in iter_captures(paths, errors=errors):
-            inc("replay/records")
-            original = None
-            if record.record_type == "revisit":
-                original = originals.resolve(record)
-                if original is None:
-                    inc("nianbao/errors/revisit_unresolved")
-            else:
-                originals.remember(record)
-            capture = capture_of(record, original)
-            if capture.referer is None:
-                capture.referer = linked_from.get(canonical_url(capture.url))
-            rows = process_capture(capture)
-            result = save_rows(db, rows)
-            if rows.report is not None and rows.attachment is None:
-                linked_from.update(attachment_links(capture))
-            inc("nianbao/pages")
-            for key in outcome_keys(rows, result):
-                inc(key)
+        with Workers(jobs or default_jobs()) as workers:
+            while batch := list(islice(records, BATCH)):
+                with db.atomic():  # a commit per batch: one per record cost more than parsing
+                    for record in batch:
+                        replay.submit(record, workers)
+            with db.atomic():
+                replay.finish()
     finally:
         db.close()
     for error in errors:
         logger.warning("skipped damaged WARC data: %s", error)
-        inc("nianbao/errors/warc_damaged")
-    return stats
+        replay.inc("nianbao/errors/warc_damaged")
+    return replay.stats
+
+
+def analyse(capture: Capture) -> tuple[Rows, dict[str, str]]:
+    """A capture's rows and, for a report page, the attachments it links (pure: runs anywhere)."""
+    rows = process_capture(capture)
+    links = attachment_links(capture) if rows.report and rows.attachment is None else {}
+    return rows, links
+
+
+def needs_parsing(capture: Capture) -> bool:
+    """Whether `analyse` may be costly: a whole 200 response (an Unread original has no body)."""
+    return capture.status == 200 and bool(capture.body)
+
+
+class Workers:
+    """`analyse` in worker processes when there are several cores, in this process otherwise.
+
+    Forked workers inherit the loaded parser, so they start at once. Only captures that may need
+    parsing travel; the rest are analysed here, where it costs less than the pickling.
+    """
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Workers:
+        if self.jobs > 1:
+            self.pool = ProcessPoolExecutor(self.jobs, mp_context=get_context("fork"))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def analyse(self, capture: Capture) -> Future:
+        if self.pool is not None and needs_parsing(capture):
+            return self.pool.submit(analyse, capture)
+        future: Future = Future()
+        future.set_result(analyse(capture))
+        return future
+
+
+class Replay:
+    """One replay's state: the originals seen, which page links which attachment, the counts."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.stats: dict[str, int] = {}
+        self.originals = Originals()
+        # Attachment URL -> the report page linking it: the fallback when a WARC lost the
+        # attachment's request record (and its Referer), so it still joins its article's report.
+        self.linked_from: dict[str, str] = {}
+        self.pending: deque[tuple[Future, Capture, Located | None]] = deque()
+
+    def inc(self, key: str) -> None:
+        self.stats[key] = self.stats.get(key, 0) + 1
+
+    def submit(self, record: Any, workers: Workers) -> None:
+        """Resolve one response or revisit record and hand its capture to the workers."""
+        self.inc("replay/records")
+        original, where = None, None
+        if record.record_type == "revisit":
+            original = self.originals.resolve(record)
+            if original is None:
+                self.inc("nianbao/errors/revisit_unresolved")
+        else:
+            where = self.originals.remember(record)
+        capture = capture_of(record, original)
+        self.pending.append((workers.analyse(capture), capture, where))
+        self.finish(keep=WINDOW)
+
+    def finish(self, keep: int = 0) -> None:
+        """Save, in write order, what the workers have done; wait while over `keep` are pending."""
+        while self.pending and (len(self.pending) > keep or self.pending[0][0].done()):
+            future, capture, where = self.pending.popleft()
+            rows, links = future.result()
+            self.save(capture, rows, where)
+            self.linked_from.update(links)
+
+    def save(self, capture: Capture, rows: Rows, where: Located | None) -> None:
+        if rows.attachment is not None and rows.attachment["report_url"] is None:
+            article = self.linked_from.get(canonical_url(capture.url))
+            rows.attachment["report_url"] = article
+            if rows.report is not None:
+                rows.report["article_url"] = article
+        result = save_rows(self.db, rows)
+        if where is not None and rows.report is None and rows.attachment is None:
+            self.originals.plain.add(where)
+        self.inc("nianbao/pages")
+        for key in outcome_keys(rows, result):
+            self.inc(key)

@@ -175,9 +175,11 @@ def test_crawls_table_records_the_run(crawl: Crawl):
     assert run["new_reports"] == crawl.db["reports"].count
 
 
-def test_replay_gives_exactly_the_crawl(crawl: Crawl, tmp_path: Path):
+@pytest.mark.parametrize("jobs", ["1", "3"])
+def test_replay_gives_exactly_the_crawl(crawl: Crawl, tmp_path: Path, jobs: str):
+    """In this process alone, and with worker processes parsing out of order: the same rows."""
     replayed = tmp_path / "replayed"
-    result = nianbao("replay", str(crawl.data / "warc"), "--data", str(replayed))
+    result = nianbao("replay", str(crawl.data / "warc"), "--data", str(replayed), "--jobs", jobs)
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     db = sqlite_utils.Database(replayed / "nianbao.db")
     assert report_snapshot(db) == report_snapshot(crawl.db)
@@ -223,7 +225,7 @@ def test_replay_joins_attachments_to_their_article_without_request_records(
         (copied / path.name).write_bytes(bytes(keep))
     assert dropped >= len(attachments)
     replayed = tmp_path / "replayed"
-    result = nianbao("replay", str(copied), "--data", str(replayed))
+    result = nianbao("replay", str(copied), "--data", str(replayed), "--jobs", "2")
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     db = sqlite_utils.Database(replayed / "nianbao.db")
     # Records moved up when the request records were dropped: compare all but the offsets.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,21 @@ class Report:
         }
 
     def cell_rows(self) -> list[dict]:
-        """Cells as `report_cells` rows (without the report id)."""
-        return [asdict(c) for c in self.cells]
+        """Cells as `report_cells` rows (without the report id).
+
+        Built by hand: `dataclasses.asdict` deep-copies every field and cost more than the
+        database insert when a replay re-saves hundreds of reports.
+        """
+        return [
+            {
+                "section": c.section,
+                "row_key": c.row_key,
+                "col_key": c.col_key,
+                "value": c.value,
+                "raw": c.raw,
+            }
+            for c in self.cells
+        ]
 
     def check_rows(self) -> list[dict]:
         """Checks as `report_checks` rows (ok as 0/1)."""
