@@ -1,11 +1,12 @@
-"""Nightly crawls cost little: known reports and attachments are re-fetched only conditionally.
+"""Nightly crawls cost little: whatever was fetched before is asked for conditionally.
 
-List pages are always fetched again in full (that is where new reports appear, and the spider
-needs their links). A URL already stored as a report, a report alias or an attachment is skipped
-while it is fresher than `NIANBAO_REFRESH_DAYS`, and otherwise asked for with `If-None-Match` /
-`If-Modified-Since`. Every request for a URL fetched before carries `meta["revisit_of"]`, so the
-archiver stores a 304, or a payload identical to the stored one, as a WARC `revisit` record
-instead of a second copy: an unchanged list page costs a download but almost no archive space.
+A URL already stored as a report, a report alias or an attachment is skipped while it is
+fresher than `NIANBAO_REFRESH_DAYS`, and otherwise asked for with `If-None-Match` /
+`If-Modified-Since`. List pages are fetched every night (that is where new reports appear),
+conditionally too: a 304 is answered to the spider with the copy stored in the archive, so it
+still follows every link while the server sends only headers. Every request for a URL fetched
+before carries `meta["revisit_of"]`, so the archiver stores a 304, or a payload identical to the
+stored one, as a WARC `revisit` record instead of a second copy.
 """
 
 from __future__ import annotations
@@ -15,15 +16,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Headers
+from scrapy.responsetypes import responsetypes
 
+from archive.reader import read_record
 from crawler.store import open_db
 
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
 
 logger = logging.getLogger(__name__)
 
@@ -80,13 +86,18 @@ def is_fresh(known: Known, refresh: timedelta, now: datetime) -> bool:
 
 
 class IncrementalMiddleware:
-    """Downloader middleware: skip fresh known pages, ask conditionally for the others."""
+    """Downloader middleware: skip fresh known documents, ask conditionally for the rest.
+
+    It sits after HttpCompressionMiddleware (590) on the way in, so the stored copy it hands
+    back for a 304 still passes the charset fix (580) like any fresh response.
+    """
 
     def __init__(self, crawler: Crawler, db_path: str, refresh: timedelta) -> None:
         self.crawler = crawler
         self.db_path = db_path
         self.refresh = refresh
         self.known: dict[str, Known] = {}
+        self.warc_dir: Path | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IncrementalMiddleware:
@@ -95,6 +106,7 @@ class IncrementalMiddleware:
             raise NotConfigured
         refresh = timedelta(days=settings.getfloat("NIANBAO_REFRESH_DAYS", 0.0))
         middleware = cls(crawler, settings.get("NIANBAO_DB"), refresh)
+        middleware.warc_dir = Path(settings["WARC_DIR"]) if settings.get("WARC_DIR") else None
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         return middleware
 
@@ -115,15 +127,78 @@ class IncrementalMiddleware:
             "filename": known.warc_filename,
             "offset": known.warc_record_offset,
         }
-        if not known.document:
-            return None
         stats = self.crawler.stats
-        if is_fresh(known, self.refresh, datetime.now(UTC)):
+        if known.document and is_fresh(known, self.refresh, datetime.now(UTC)):
             stats.inc_value("incremental/skipped_fresh")
             raise IgnoreRequest(f"fetched within the refresh period: {request.url}")
+        if not self.may_ask_conditionally(request, known):
+            return None
         if known.etag:
             request.headers.setdefault("If-None-Match", known.etag)
         if known.last_modified:
             request.headers.setdefault("If-Modified-Since", known.last_modified)
         stats.inc_value("incremental/conditional")
         return None
+
+    def may_ask_conditionally(self, request: Request, known: Known) -> bool:
+        """Documents always; a list page when its stored copy can stand in for a 304.
+
+        Never robots.txt (Scrapy would read a 304's empty body as "allow everything"), a page
+        for the browser, or a list page asked for again because its stored copy was unreadable.
+        """
+        if known.document:
+            return True
+        if request.meta.get("playwright") or request.meta.get("unconditional"):
+            return False
+        if urlsplit(request.url).path == "/robots.txt":
+            return False
+        return bool(self.warc_dir and known.warc_filename and known.warc_record_offset is not None)
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        """A 304 to a list page: hand the spider the stored copy (the archive keeps the 304)."""
+        if response.status != 304 or request.method != "GET":
+            return response
+        known = self.known.get(request.url)
+        if known is None or known.document or request.meta.get("unconditional"):
+            return response
+        stats = self.crawler.stats
+        stored = self.stored_copy(known)
+        if stored is None:
+            stats.inc_value("incremental/stored_copy_unreadable")
+            logger.warning("stored copy unreadable, fetching again: %s", request.url)
+            headers = {k: v for k, v in request.headers.items() if k.lower() not in CONDITIONAL}
+            meta = {**request.meta, "unconditional": True}
+            meta.pop("revisit_of", None)
+            return request.replace(headers=headers, meta=meta, dont_filter=True)
+        stats.inc_value("incremental/list_not_modified")
+        return copy_as_response(stored, request)
+
+    def stored_copy(self, known: Known) -> Any | None:
+        """The whole response stored for a URL, read back from its WARC file."""
+        if not self.warc_dir or not known.warc_filename or known.warc_record_offset is None:
+            return None
+        try:
+            stored = read_record(self.warc_dir / known.warc_filename, known.warc_record_offset)
+        except Exception:  # a moved, cut or damaged file: fetch the page again instead
+            return None
+        if stored is None or stored.url != known.url or stored.status != 200:
+            return None
+        return stored
+
+
+CONDITIONAL = {b"if-none-match", b"if-modified-since"}
+DROPPED = {"content-encoding", "content-length", "transfer-encoding"}  # the body is decoded
+
+
+def copy_as_response(stored: Any, request: Request) -> Response:
+    """A stored capture as the response the spider would have got (flagged `archived_copy`)."""
+    headers = Headers([(k, v) for k, v in stored.headers if k.lower() not in DROPPED])
+    cls = responsetypes.from_args(headers=headers, url=request.url, body=stored.body)
+    return cls(
+        url=request.url,
+        status=200,
+        headers=headers,
+        body=stored.body,
+        request=request,
+        flags=["archived_copy"],
+    )

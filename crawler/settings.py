@@ -51,8 +51,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's lets requests through while robots.txt is still downloading (crawler/robots.py).
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.robots.RobotsTxtMiddleware": 100,
-    # Nightly runs: known reports are skipped or fetched conditionally (before robots, at 100).
-    "crawler.incremental.IncrementalMiddleware": 90,
+    # Nightly runs: known pages are skipped or asked for conditionally; a 304 to a list page is
+    # answered with its stored copy, which must still pass decompression (590) and charset (580).
+    "crawler.incremental.IncrementalMiddleware": 595,
     # GBK pages with a missing or wrong charset declaration (after decompression at 590).
     "crawler.charset.CharsetFixMiddleware": 580,
 }

@@ -104,12 +104,13 @@ class PortalBase(scrapy.Spider):
 
         Detected on the page (an empty list and a script that fetches data), or set per site
         (the `browser` option of a site list): then every list page of that portal goes through.
+        A report page never does.
         """
         if response.meta.get("playwright"):
             return []
+        if self.is_report_page(response):
+            return []  # its tables are in the page; only lists are ever built by a script
         forced = response.meta.get("portal") in self.browser_portals
-        if forced and self.is_report_page(response):
-            return []
         if not forced and not scripted.needs_browser(response.text, response.url):
             return []
         if not self.settings.getbool("NIANBAO_BROWSER_READY"):

@@ -194,11 +194,35 @@ def test_unchanged_pages_become_revisit_records(nights: Nights):
             assert url in not_modified or any(
                 url == e["url"] for e in nights.portals.expected["reports"] if e["also_at_urls"]
             ), url
-    # Unchanged list pages are fetched whole but stored as identical-payload revisits.
-    assert nights.portals.url("trs", "/zwgk/zfxxgknb/index.html") in identical
+    # Unchanged list pages are asked for conditionally too: their 304s are revisits as well.
+    assert nights.portals.url("trs", "/zwgk/zfxxgknb/index.html") in not_modified
     full = [r.get_header("WARC-Target-URI") for kind, r, _ in third.records() if kind == "response"]
     reports = {nights.portals.url(s.site, s.path) for s in nights.portals.portals.reports}
     assert not set(full) & reports, "an unchanged report was archived again in full"
+
+
+def test_list_pages_answered_304_still_lead_to_every_report(nights: Nights):
+    """Night 3: every list page with validators is a 304, and the spider, handed the stored
+    copy, still re-checks every known report behind it (the server sends only headers)."""
+    third = nights.nights[2]
+    portals = nights.portals.portals
+    lists = {
+        ("trs", "/zwgk/zfxxgknb/index.html"),
+        ("trs", "/zwgk/zfxxgknb/index_1.html"),
+        ("hanweb", "/col/col120/index.html"),
+        ("inhouse", "/xxgk/nb/list?page=2"),
+    }
+    answered = {(e.site, e.path): e for e in third.log}
+    for key in lists:
+        entry = answered[key]
+        assert entry.status == 304, key
+        assert "If-None-Match" in entry.headers or "If-Modified-Since" in entry.headers, key
+    rechecked = {(e.site, e.path) for e in third.log}
+    for spec in portals.reports:
+        assert (spec.site, spec.path) in rechecked, spec.path
+    # robots.txt is never conditional: a 304's empty body would read as "allow everything".
+    robots = [e for e in third.log if e.path == "/robots.txt"]
+    assert robots and all("If-None-Match" not in e.headers for e in robots)
 
 
 def test_revisit_dates_point_at_the_original_capture(nights: Nights):
@@ -280,3 +304,21 @@ def test_reports_point_at_whole_responses(nights: Nights):
                 record = next(iter(ArchiveIterator(fh)))
             assert record.rec_headers.get_header("WARC-Target-URI") == row["url"]
             assert record.rec_type == "response", (table, row)
+
+
+def test_a_list_page_whose_stored_copy_is_gone_is_fetched_again(tmp_path: Path):
+    """The WARC files moved away between nights: each 304 to a list page has no stored copy
+    to stand in, so the page is asked for again without validators and the crawl goes on."""
+    data = tmp_path / "data"
+    with SamplePortals() as portals:
+        crawl_night(portals, data)
+        for path in (data / "warc").glob("*.warc.gz"):
+            path.rename(tmp_path / path.name)
+        second = crawl_night(portals, data)
+    list_page = ("trs", "/zwgk/zfxxgknb/index_1.html")
+    asked = [e for e in second.log if (e.site, e.path) == list_page]
+    assert [e.status for e in asked] == [304, 200]
+    assert "If-None-Match" in asked[0].headers and "If-None-Match" not in asked[1].headers
+    rechecked = {(e.site, e.path) for e in second.log}
+    assert all((r.site, r.path) in rechecked for r in portals.portals.reports)
+    assert " new=0 " in summary(second), summary(second)

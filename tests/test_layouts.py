@@ -176,3 +176,44 @@ def test_charset_fix(body, content_type):
     )
     fixed = CharsetFixMiddleware().process_response(response.request, response)
     assert fixed.css("title::text").get() == "兰州市2020年政府信息公开工作年度报告"
+
+
+# Empty boxes copied from the saved gov.cn pages in shared/corpus/raw (each beside the external
+# scripts that fill them): none holds a report list, so none may send its page to a browser.
+WIDGET_BOXES = [
+    '<div class="bdsharebuttonbox share-component social-share" id="share-1"></div>',  # foshan
+    '<div id="qrcodetable"></div>',  # jiangsu
+    '<div id="QRcode"></div>',  # henan
+    '<div id="accessNull"></div><div id="ivs_player" style="text-align:center;"></div>',  # sh
+    '<div id="page_top"></div><div class="page_bottom" id="page_bottom">\n</div>',  # yunnan
+    '<div class="searchul" id="ulSearchList">\n   </div>',  # qingdao
+    '<ul id="appendix_list">\n        \n    </ul>',  # wuhan: its attachment box
+    '<table width="100%" border="0" style="margin-top:10px;" id="tblArticleLink">\n</table>',
+]
+LIST_SHELLS = [
+    "<div class='list-box'><ul id='nb-list' class='list'></ul></div>",
+    "<table class='nb'><tbody id='rows'></tbody></table>",
+    '<div class="newsList"></div>',
+    '<ul id="dataList">\n</ul>',
+]
+FILLING_SCRIPT = "<script src='/static/js/header.js'></script><script src='/js/main.js'></script>"
+
+
+@pytest.mark.parametrize("box", WIDGET_BOXES)
+def test_real_page_furniture_does_not_need_a_browser(box):
+    from crawler.layouts.scripted import needs_browser
+
+    html = f"<html><body><h1>新闻</h1>{box}<p>正文</p>{FILLING_SCRIPT}</body></html>"
+    assert not needs_browser(html, "http://gov.example/a/t20240511_1.html")
+
+
+@pytest.mark.parametrize("shell", LIST_SHELLS)
+def test_an_empty_list_filled_by_a_script_needs_a_browser(shell):
+    from crawler.layouts.scripted import needs_browser
+
+    html = f"<html><body><h1>年报</h1>{shell}{FILLING_SCRIPT}</body></html>"
+    assert needs_browser(html, "http://gov.example/xxgk/nb/index.html")
+    # The same shell with no script to fill it, or with its data address in plain sight: no.
+    assert not needs_browser(f"<html><body>{shell}</body></html>", "http://gov.example/")
+    plain = f"<html><body>{shell}<script>fetch('/api/nb.json')</script></body></html>"
+    assert not needs_browser(plain, "http://gov.example/")

@@ -29,8 +29,33 @@ LOADS_DATA = re.compile(
     r"\bfetch\s*\(|XMLHttpRequest|\$\.(?:ajax|getJSON|get|post)\s*\(|axios\.|\.open\s*\(\s*['\"]GET",
     re.IGNORECASE,
 )
-EMPTY_CONTAINER = re.compile(
-    r"<(ul|ol|tbody|table|div)\b[^>]*\bid\s*=\s*['\"][^'\"]+['\"][^>]*>\s*</\1>", re.IGNORECASE
+EMPTY_CONTAINER = re.compile(r"<(ul|ol|dl|tbody|table|div)\b([^>]*)>\s*</\1>", re.IGNORECASE)
+NAME_ATTRIBUTE = re.compile(r"""\b(?:id|class)\s*=\s*(['"])([^'"]+)\1""", re.IGNORECASE)
+# Words in the id or class of a container a script fills with a list of documents…
+LIST_WORDS = {
+    "list",
+    "lists",
+    "data",
+    "item",
+    "items",
+    "row",
+    "rows",
+    "result",
+    "results",
+    "news",
+    "doc",
+    "docs",
+    "record",
+    "records",
+    "lb",
+}
+# …and of the empty boxes every real page has, filled by scripts that never list reports:
+# share buttons, QR codes, search suggestions, players, page furniture, related links,
+# attachment boxes.
+WIDGET_WORDS = re.compile(
+    r"share|qr|code|search|tip|player|video|audio|top|bottom|nav|menu|banner|access|weather"
+    r"|time|date|page|link|appendix|attach|fujian|comment|arrow",
+    re.IGNORECASE,
 )
 LINK_KEYS = ("url", "link", "href", "path", "docurl", "linkurl", "fileurl", "pageurl")
 TITLE_KEYS = ("title", "name", "text", "doctitle", "subject")
@@ -56,7 +81,7 @@ def data_apis(html: str, url: str, scripts: list[str] | None = None) -> list[Pag
 
 def needs_browser(html: str, url: str) -> bool:
     """An empty list container filled by a script whose data address is not in plain sight."""
-    if not EMPTY_CONTAINER.search(html):
+    if not any(_is_list_box(match.group(2)) for match in EMPTY_CONTAINER.finditer(html)):
         return False
     sel = Selector(text=html, type="html")
     scripts = " ".join(sel.xpath("//script[not(@src)]/text()").getall())
@@ -64,6 +89,18 @@ def needs_browser(html: str, url: str) -> bool:
     if not (LOADS_DATA.search(scripts) or any(not _is_library(src) for src in external)):
         return False
     return not data_apis(html, url)
+
+
+def _is_list_box(attributes: str) -> bool:
+    """An empty element named like a list (`ul#nb-list`, `tbody#rows`, `div.newsList`).
+
+    Real gov.cn pages carry many empty boxes with an id (`div#qrcode`, `div#share-1`,
+    `ul#searchTips`, `div#page_top`): 10 of the 16 saved pages in shared/corpus/raw have one and
+    an external script, and none of them needs a browser to find its links.
+    """
+    names = " ".join(match.group(2) for match in NAME_ATTRIBUTE.finditer(attributes))
+    words = {w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", names)}
+    return bool(words & LIST_WORDS) and not WIDGET_WORDS.search(names)
 
 
 def _is_library(src: str) -> bool:
