@@ -9,6 +9,7 @@ headers and body) and `SamplePortals.expected` (what a correct crawl finds). An 
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -29,6 +30,17 @@ class LogEntry:
     status: int
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A client hanging up (Scrapy closing a kept-alive connection) is no error worth a trace."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class PortalServer:
     """One site on its own port, served by threads until `close()`."""
 
@@ -45,8 +57,7 @@ class PortalServer:
         self.latency = latency
         self.log = log if log is not None else []
         self.offsite_url = offsite_url
-        self.server = ThreadingHTTPServer((host, port), self._handler())
-        self.server.daemon_threads = True
+        self.server = QuietServer((host, port), self._handler())
         self.url = f"http://{host}:{self.server.server_address[1]}/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

@@ -217,3 +217,27 @@ def test_an_empty_list_filled_by_a_script_needs_a_browser(shell):
     assert not needs_browser(f"<html><body>{shell}</body></html>", "http://gov.example/")
     plain = f"<html><body>{shell}<script>fetch('/api/nb.json')</script></body></html>"
     assert not needs_browser(plain, "http://gov.example/")
+
+
+def test_a_report_page_is_never_rendered_again_in_a_browser():
+    """The same empty list shell and script: a list page goes to the browser, a report does not
+    (its tables are in the page; on real portals its empty boxes are page furniture)."""
+    from scrapy.utils.test import get_crawler
+
+    from spiders.portals import PortalSpider
+
+    crawler = get_crawler(PortalSpider, {"NIANBAO_BROWSER_READY": True})
+    crawler._apply_settings()
+    portal = "http://gov.example/"
+    spider = PortalSpider.from_crawler(crawler, sites=[{"name": "a", "url": portal, "region": ""}])
+    shell = f"{LIST_SHELLS[0]}{FILLING_SCRIPT}"
+
+    def response(title: str, url: str) -> HtmlResponse:
+        html = f"<html><head><title>{title}</title></head><body><h1>{title}</h1>{shell}</body>"
+        request = Request(url, meta={"portal": portal})
+        return HtmlResponse(url, body=html.encode(), encoding="utf-8", request=request)
+
+    (again,) = spider.browser_requests(response("政府信息公开年报", f"{portal}xxgk/nb/index.html"))
+    assert again.meta.get("playwright") and again.url.endswith("/xxgk/nb/index.html")
+    report = response("示例市2023年政府信息公开工作年度报告", f"{portal}xxgk/nb/2023.html")
+    assert spider.browser_requests(report) == []
