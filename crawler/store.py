@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -210,7 +211,20 @@ def save_page(db: sqlite_utils.Database, page: dict[str, Any]) -> None:
     """
     if page.get("record_type") == "revisit":
         page = {k: v for k, v in page.items() if v is not None}
-    db["pages"].upsert(page, pk="url", alter=True)
+    if not set(page) <= PAGE_COLUMNS.keys():
+        db["pages"].upsert(page, pk="url", alter=True)  # a column this schema lacks: add it
+        return
+    db.execute(_page_upsert_sql(tuple(page)), list(page.values()))
+
+
+@lru_cache(maxsize=32)
+def _page_upsert_sql(columns: tuple[str, ...]) -> str:
+    """One statement per column set: sqlite-utils' upsert looks up the table's columns on every
+    call, which cost more than the write itself when a replay stores thousands of pages."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != "url")
+    return f"insert into pages ({names}) values ({marks}) on conflict(url) do update set {updates}"
 
 
 def save_rows(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
