@@ -20,7 +20,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from archive import records
-from archive.index import write_cdxj
+from archive.index import index_parts, write_cdxj
 from archive.signals import browser_response, response_archived
 from archive.writer import RotatingWarcWriter, payload_digest
 
@@ -96,7 +96,8 @@ class WarcArchiver:
             self.writer.close()
         if self.config.index_path is not None:
             try:
-                write_cdxj(self.config.directory, self.config.index_path)
+                index = self.config.index_path
+                write_cdxj(self.config.directory, index, parts=index_parts(index))
             except Exception:
                 self.crawler.stats.inc_value("warc/index_failed")
                 logger.exception("could not write the CDXJ index %s", self.config.index_path)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import heapq
 import os
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import IO
 
 from cdxj_indexer.main import write_cdx_index
 
@@ -22,15 +26,62 @@ def warc_files(paths: Path | list[Path]) -> list[Path]:
     return sorted(found, key=lambda p: (p.name, str(p)))
 
 
-def write_cdxj(paths: Path | list[Path], out_path: Path) -> int:
-    """Index every WARC under `paths` into `out_path` (atomically replaced); returns lines."""
-    files = [str(p) for p in warc_files(paths)]
+def write_cdxj(paths: Path | list[Path], out_path: Path, parts: Path | None = None) -> int:
+    """Index every WARC under `paths` into `out_path` (atomically replaced); returns lines.
+
+    With a `parts` folder, each WARC's own sorted index is kept there and made again only when
+    the WARC is not older than it (a new file, or one repaired since), and `out_path` is their
+    merge: a nightly run indexes its own new file, not the whole archive again.
+    """
+    files = warc_files(paths)
     out_path = Path(out_path)
     tmp = out_path.with_name(out_path.name + ".tmp")
-    if files:
-        write_cdx_index(str(tmp), files, {"sort": True})
+    if parts is None:
+        if files:
+            write_cdx_index(str(tmp), [str(p) for p in files], {"sort": True})
+        else:
+            tmp.write_text("", encoding="utf-8")
     else:
-        tmp.write_text("", encoding="utf-8")
+        merge_sorted([part_index(path, parts) for path in files], tmp)
+        _drop_stale_parts(parts, files)
     os.replace(tmp, out_path)
     with out_path.open("rb") as fh:
         return sum(1 for _ in fh)
+
+
+def index_parts(index_path: Path) -> Path:
+    """Where the per-WARC indexes behind `index_path` are kept: `index.cdxj.d/` beside it."""
+    return index_path.with_name(index_path.name + ".d")
+
+
+def part_index(warc: Path, parts: Path) -> Path:
+    """The sorted CDXJ of one WARC file, made again if the WARC changed since it was made."""
+    parts.mkdir(parents=True, exist_ok=True)
+    part = parts / (warc.name + ".cdxj")
+    if part.exists() and part.stat().st_mtime_ns > warc.stat().st_mtime_ns:
+        return part
+    tmp = part.with_name(part.name + ".tmp")
+    write_cdx_index(str(tmp), [str(warc)], {"sort": True})
+    os.replace(tmp, part)
+    return part
+
+
+def merge_sorted(sources: list[Path], out_path: Path) -> None:
+    """Merge sorted line files into one sorted file, streaming (memory stays flat)."""
+    with ExitStack() as stack:
+        streams = [stack.enter_context(p.open("rb")) for p in sources]
+        with out_path.open("wb") as out:
+            out.writelines(heapq.merge(*(_lines(stream) for stream in streams)))
+
+
+def _lines(stream: IO[bytes]) -> Iterator[bytes]:
+    for line in stream:
+        yield line if line.endswith(b"\n") else line + b"\n"
+
+
+def _drop_stale_parts(parts: Path, files: list[Path]) -> None:
+    """Forget the index of a WARC that is no longer there (moved away or set aside)."""
+    names = {p.name + ".cdxj" for p in files}
+    for part in parts.glob("*.cdxj"):
+        if part.name not in names:
+            part.unlink()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -332,3 +334,41 @@ def test_repair_keeps_good_prefix_and_sets_tail_aside(tmp_path):
 def test_index_of_a_folder(tmp_path):
     make_warc(tmp_path / "w", 3).close()
     assert write_cdxj(tmp_path / "w", tmp_path / "index.cdxj") == 3
+
+
+def test_index_is_made_per_warc_and_merged(tmp_path):
+    """Each night indexes only its new WARC; the merged index equals a full rebuild, always."""
+    folder, parts = tmp_path / "w", tmp_path / "index.cdxj.d"
+    merged, full = tmp_path / "index.cdxj", tmp_path / "full.cdxj"
+
+    def same_as_a_full_rebuild() -> int:
+        lines = write_cdxj(folder, merged, parts=parts)
+        write_cdxj(folder, full)
+        assert merged.read_bytes() == full.read_bytes()
+        assert sorted(merged.read_bytes().splitlines()) == merged.read_bytes().splitlines()
+        return lines
+
+    make_warc(folder, 12, max_size=5000).close()
+    first = sorted(folder.glob("*.warc.gz"))
+    assert len(first) > 2
+    assert same_as_a_full_rebuild() == 12
+    made = {p.name: p.stat().st_mtime_ns for p in parts.glob("*.cdxj")}
+    assert len(made) == len(first)
+
+    time.sleep(0.02)
+    make_warc(folder, 3).close()  # the next night: one new file
+    assert same_as_a_full_rebuild() == 15
+    again = {p.name: p.stat().st_mtime_ns for p in parts.glob("*.cdxj")}
+    assert len(again) == len(first) + 1
+    assert all(again[name] == made[name] for name in made), "an unchanged WARC was re-indexed"
+
+    # A WARC rewritten since (as a repair does) is indexed again; a WARC gone leaves the index.
+    other = tmp_path / "other"
+    make_warc(other, 1).close()
+    first[0].write_bytes(next(other.glob("*.warc.gz")).read_bytes())
+    later = time.time() + 5
+    os.utime(first[0], (later, later))
+    first[-1].unlink()
+    lines = same_as_a_full_rebuild()
+    assert not (parts / (first[-1].name + ".cdxj")).exists()
+    assert lines < 15
