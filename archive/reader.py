@@ -7,8 +7,11 @@ hides the rest of an archive.
 
 from __future__ import annotations
 
+import heapq
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import count
 from pathlib import Path
 from typing import IO, Any
 
@@ -68,10 +71,56 @@ def read_record(path: Path, offset: int) -> ArchivedRecord | None:
 def iter_captures(
     paths: list[Path] | Path, errors: list[ReadError] | None = None
 ) -> Iterator[ArchivedRecord]:
-    """Every response and revisit record under `paths` (files or folders), in write order."""
+    """Every response and revisit record under `paths` (files or folders), in capture order.
+
+    One crawl's files follow each other, but the folders of workers that crawled together
+    (`--redis`) overlap in time: their records are merged by date, so an article is always met
+    before the attachment another worker fetched from its link. A file is opened only when its
+    first record is due, so a year of nightly files is not held open at once.
+    """
     errors = errors if errors is not None else []
-    for path in warc_files(paths if isinstance(paths, list) else [paths]):
-        yield from _iter_file(path, errors)
+    files = warc_files(paths if isinstance(paths, list) else [paths])
+    waiting = sorted(files, key=lambda p: (_started(p), p.name))
+    heap: list[tuple[str, int, ArchivedRecord, Iterator[ArchivedRecord]]] = []
+    order = count()
+
+    def open_next() -> None:
+        path = waiting.pop(0)
+        records = _iter_file(path, errors)
+        first = next(records, None)
+        if first is not None:
+            heapq.heappush(heap, (_date_key(first.date), next(order), first, records))
+
+    while waiting or heap:
+        while waiting and (not heap or _started(waiting[0]) <= heap[0][0]):
+            open_next()
+        if not heap:
+            continue
+        _, _, record, records = heapq.heappop(heap)
+        yield record
+        following = next(records, None)
+        if following is not None:
+            heapq.heappush(heap, (_date_key(following.date), next(order), following, records))
+
+
+NAME_TIME = re.compile(r"-(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{0,6})\d*-")
+
+
+def _started(path: Path) -> str:
+    """When a WARC file was begun, from its name (ours and Heritrix's carry it), else ""."""
+    match = NAME_TIME.search(path.name)
+    if not match:
+        return ""  # unknown: open it at once
+    y, mo, d, h, mi, sec, fraction = match.groups()
+    return f"{y}-{mo}-{d}T{h}:{mi}:{sec}.{fraction.ljust(6, '0')}"
+
+
+def _date_key(date: str | None) -> str:
+    """A WARC-Date as a string that sorts in time order whatever its precision."""
+    if not date:
+        return ""
+    base, _, fraction = date.rstrip("Z").partition(".")
+    return f"{base}.{fraction.ljust(6, '0')[:6]}"
 
 
 def _iter_file(path: Path, errors: list[ReadError]) -> Iterator[ArchivedRecord]:

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from crawler import __version__
+from crawler.distributed import distributed_settings
 from crawler.run import EXIT_FAILED, EXIT_USAGE, DataPaths, run_spider
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -42,20 +43,6 @@ class RunOptions:
         return run_spider(
             command, spider, self.paths, spider_args, overrides, self.verbose, self.log_file
         )
-
-
-def distributed_settings(redis_url: str) -> dict[str, Any]:
-    """scrapy-redis: one request queue and one seen-set for every worker on the same Redis.
-
-    Each worker keeps its own --data (its own WARCs and database); `nianbao replay` over all
-    workers' WARC folders merges them into one dataset.
-    """
-    return {
-        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
-        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
-        "SCHEDULER_PERSIST": True,
-        "REDIS_URL": redis_url,
-    }
 
 
 def setting_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -158,19 +145,26 @@ def read_sites(path: Path | None) -> list[dict[str, str]]:
     help="Share the queue and seen-set with other workers (scrapy-redis), e.g. "
     "redis://127.0.0.1:6379/0.",
 )
+@click.option(
+    "--redis-run",
+    metavar="NAME",
+    help="With --redis: the run the workers share (default: today's UTC date, so every worker "
+    "started the same night joins one run and the next night starts clean).",
+)
 @common_options
 def crawl(
     urls: tuple[str, ...],
     sites_file: Path | None,
     max_pages: int,
     redis_url: str | None,
+    redis_run: str | None,
     opts: RunOptions,
 ) -> None:
     """The scheduled (nightly) job: find, archive and parse every annual report of the portals."""
     sites = [{"name": u, "url": u, "region": ""} for u in urls] or read_sites(sites_file)
     defaults = {"CLOSESPIDER_PAGECOUNT": max_pages} if max_pages else {}
     if redis_url:
-        defaults.update(distributed_settings(redis_url))
+        defaults.update(distributed_settings(redis_url, redis_run))
     sys.exit(opts.run("crawl", "portals", {"sites": sites}, defaults))
 
 

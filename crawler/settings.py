@@ -61,6 +61,7 @@ DOWNLOADER_MIDDLEWARES = {
 EXTENSIONS = {
     "archive.extension.WarcArchiver": 100,
     "crawler.progress.Progress": 500,
+    "crawler.distributed.ExpireRunKeys": 900,  # only with --redis (REDIS_URL set)
 }
 
 ITEM_PIPELINES = {

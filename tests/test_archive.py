@@ -372,3 +372,31 @@ def test_index_is_made_per_warc_and_merged(tmp_path):
     lines = same_as_a_full_rebuild()
     assert not (parts / (first[-1].name + ".cdxj")).exists()
     assert lines < 15
+
+
+def test_folders_written_at_the_same_time_are_read_in_capture_order(tmp_path):
+    """Two workers' WARCs overlap in time: records come back merged by date, not file by file."""
+    from io import BytesIO
+
+    from warcio.statusandheaders import StatusAndHeaders
+
+    writers = [
+        RotatingWarcWriter(tmp_path / name, name, 10**9, {"software": "test"})
+        for name in ("worker-b", "worker-a")
+    ]
+    written = []
+    for i in range(6):
+        writer = writers[i % 2]
+        body = f"<html>{i}</html>".encode()
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        url = f"http://a.gov.cn/{i}.html"
+        record = writer.writer.create_warc_record(
+            url, "response", payload=BytesIO(body), length=len(body), http_headers=http
+        )
+        writer.write(record)
+        written.append(url)
+        time.sleep(0.002)
+    for writer in writers:
+        writer.close()
+    read = [r.url for r in iter_captures([tmp_path / "worker-a", tmp_path / "worker-b"])]
+    assert read == written

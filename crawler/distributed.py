@@ -1,0 +1,78 @@
+"""Distributed crawls: several workers share one request queue and one seen-set on Redis.
+
+scrapy-redis keeps both under keys named for the run (`nianbao:RUN:portals:requests`,
+`nianbao:RUN:portals:dupefilter`). Every worker started for one night shares them; a worker
+stopped mid-run finds the queue where it was; the next night starts clean. (One seen-set kept
+across nights would make every night after the first find nothing: every URL already "seen".)
+The keys expire a few days after a worker finishes, so runs do not pile up in Redis.
+
+Each worker keeps its own --data (its own WARCs and database); `nianbao replay` over all the
+workers' WARC folders merges them into one dataset.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+RUN_KEYS_TTL = 3 * 24 * 3600  # seconds a finished run's queue and seen-set are kept
+
+
+def default_run() -> str:
+    """The run every worker started on the same (UTC) day joins: the night's date."""
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+def distributed_settings(redis_url: str, run: str | None = None) -> dict[str, Any]:
+    """Settings that put the crawl's scheduler and seen-set on Redis, keyed by `run`."""
+    prefix = f"nianbao:{run or default_run()}:%(spider)s"
+    return {
+        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        "SCHEDULER_PERSIST": True,  # a worker's stop must not empty the queue of the others
+        "SCHEDULER_QUEUE_KEY": f"{prefix}:requests",
+        "SCHEDULER_DUPEFILTER_KEY": f"{prefix}:dupefilter",
+        "REDIS_URL": redis_url,  # also what turns ExpireRunKeys on (crawler/settings.py)
+    }
+
+
+class ExpireRunKeys:
+    """When a worker finishes, its run's keys are set to expire (`RUN_KEYS_TTL`).
+
+    Workers still running keep using them; a worker started later the same night renews them.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ExpireRunKeys:
+        if not crawler.settings.get("REDIS_URL"):
+            raise NotConfigured
+        extension = cls(crawler)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
+
+    def spider_closed(self, spider: Any) -> None:
+        from scrapy_redis.connection import get_redis_from_settings
+
+        settings = self.crawler.settings
+        keys = [
+            settings.get(name) % {"spider": spider.name}
+            for name in ("SCHEDULER_QUEUE_KEY", "SCHEDULER_DUPEFILTER_KEY")
+        ]
+        try:
+            server = get_redis_from_settings(settings)
+            for key in keys:
+                server.expire(key, RUN_KEYS_TTL)
+        except Exception as exc:  # Redis gone at the end: the run's work is already saved
+            logger.warning("could not set the run's Redis keys to expire: %s", exc)

@@ -1,0 +1,144 @@
+"""Distributed crawls (`--redis`): two workers on a real Redis share one queue and seen-set.
+
+Night 1: both workers crawl the sample portals at once, each into its own --data. Together they
+find every report, no page is fetched by both, and a replay of both WARC folders gives the one
+dataset. Night 2 (a new run): everything is reached again, not skipped as "seen".
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import sqlite_utils
+
+from crawler.portal_server import SamplePortals
+from tests.helpers import (
+    FAST,
+    ROOT,
+    free_port,
+    nianbao,
+    same_value,
+    stored_cells,
+    truth_cells,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = shutil.which("redis-server")
+    if server is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is not installed (scripts/setup.sh installs it)")
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def workers(portals: SamplePortals, datas: list[Path], url: str, run: str) -> list[str]:
+    """Start one `nianbao crawl --redis` per data folder at once; their summary lines."""
+    command = [str(ROOT / ".venv" / "bin" / "nianbao"), "crawl", *portals.urls.values()]
+    started = [
+        subprocess.Popen(
+            [*command, "--data", str(data), "--redis", url, "--redis-run", run, *FAST],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for data in datas
+    ]
+    lines = []
+    for process in started:
+        out, err = process.communicate(timeout=600)
+        assert process.returncode == 0, out[-2000:] + err[-3000:]
+        lines.append(out.strip().splitlines()[-1])
+    return lines
+
+
+def report_urls(data: Path) -> set[str]:
+    db = sqlite_utils.Database(data / "nianbao.db")
+    return {row["url"] for row in db.query("select url from reports")}
+
+
+def test_two_workers_share_one_crawl(redis_url: str, tmp_path: Path):
+    datas = [tmp_path / "worker-a", tmp_path / "worker-b"]
+    with SamplePortals() as portals:
+        workers(portals, datas, redis_url, "night-1")
+        first_night = list(portals.log)
+        expected = {r["url"] for r in portals.expected["reports"]}
+        # Every report found, between them, by one worker only. (A worker that met only the
+        # attachment, or only the second address, of a report another worker parsed keeps it as
+        # a report of its own: each worker's database is a part; the replay below is the whole.)
+        found = report_urls(datas[0]) | report_urls(datas[1])
+        assert expected <= found
+        assert not report_urls(datas[0]) & report_urls(datas[1])
+        copies = {a["url"] for a in portals.expected["attachments"]}
+        copies |= {u for r in portals.expected["reports"] for u in r["also_at_urls"]}
+        assert found - expected <= copies
+        # No page fetched by both workers: only each worker's robots.txt and start pages (and a
+        # page answering 500, retried) may be asked for twice.
+        starts = {"/", "/robots.txt"}
+        asked = Counter(
+            (e.site, e.method, e.path, e.body) for e in first_night if e.path not in starts
+        )
+        twice = {key for key, n in asked.items() if n > 1}
+        assert all(
+            portals.portals.sites[site].pages.get(path) is not None
+            and portals.portals.sites[site].pages[path].status >= 500
+            for site, _method, path, _body in twice
+        ), twice
+
+        # The run's keys expire; a replay of both WARC folders is the one dataset.
+        client = redis.Redis.from_url(redis_url)
+        for kind in ("requests", "dupefilter"):
+            key = f"nianbao:night-1:portals:{kind}"
+            assert client.ttl(key) > 0 or not client.exists(key), key
+        assert client.exists("nianbao:night-1:portals:dupefilter")
+        merged = tmp_path / "merged"
+        result = nianbao(
+            "replay", str(datas[0] / "warc"), str(datas[1] / "warc"), "--data", str(merged)
+        )
+        assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+        assert report_urls(merged) == expected
+        db = sqlite_utils.Database(merged / "nianbao.db")
+        for spec in portals.portals.reports:
+            (report,) = db.query(
+                "select id from reports where url = ?", [portals.url(spec.site, spec.path)]
+            )
+            want = truth_cells(spec.tables)
+            got = stored_cells(db, report["id"])
+            assert set(got) == set(want), spec.path
+            assert all(same_value(got[k][0], v) for k, (v, _raw) in want.items()), spec.path
+
+        # The next night is a new run: every report is reached again, none skipped as seen.
+        before = len(portals.log)
+        workers(portals, datas[:1], redis_url, "night-2")
+        second_night = {(e.site, e.path) for e in portals.log[before:]}
+    for spec in portals.portals.reports:
+        assert (spec.site, spec.path) in second_night, spec.path
