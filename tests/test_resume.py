@@ -68,16 +68,21 @@ def wait_until(condition: Callable[[], bool], process: subprocess.Popen[str]) ->
 @pytest.fixture(scope="module")
 def resumed(tmp_path_factory: pytest.TempPathFactory):
     data = tmp_path_factory.mktemp("resume") / "data"
-    with SamplePortals(latency=0.4) as portals:
+    with SamplePortals(latency=1.0) as portals:
         # Run 1: stopped politely with SIGTERM; a second run meanwhile finds the folder locked.
+        # The servers answer slowly so that run 1 is still mid-way after the second run's
+        # start-up (a few seconds on a slow CI machine).
         first = start_crawl(portals, data)
         wait_until(lambda: reports_stored(data) >= 2, first)
         overlapping = nianbao("crawl", *portals.urls.values(), "--data", str(data), *FAST)
+        assert first.poll() is None, "run 1 finished before it could be stopped"
         first.send_signal(signal.SIGTERM)
         first_out, first_err = first.communicate(timeout=120)
         after_term = reports_stored(data)
         open_after_term = list((data / "warc").glob("*.open"))
         # Run 2: killed with -9 in the middle.
+        for server in portals.servers.values():
+            server.latency = 0.4
         requests_before = len(portals.log)
         second = start_crawl(portals, data)
         wait_until(
