@@ -22,18 +22,21 @@ class PywbMissing(RuntimeError):
 
 def find_wayback() -> Path:
     """`wayback` from $NIANBAO_PYWB, the project's .venv-pywb, or the PATH."""
-    candidates = []
-    if os.environ.get("NIANBAO_PYWB"):
-        candidates.append(Path(os.environ["NIANBAO_PYWB"]))
+    return find_program("wayback", os.environ.get("NIANBAO_PYWB"))
+
+
+def find_program(name: str, given: str | None = None) -> Path:
+    """A program of the archive tools' environment: `given`, .venv-pywb/bin, or the PATH."""
+    candidates = [Path(given)] if given else []
     project = Path(__file__).resolve().parent.parent
-    candidates.append(project / ".venv-pywb" / "bin" / "wayback")
-    on_path = shutil.which("wayback")
+    candidates.append(project / ".venv-pywb" / "bin" / name)
+    on_path = shutil.which(name)
     if on_path:
         candidates.append(Path(on_path))
     for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
-    raise PywbMissing("pywb's `wayback` not found: run scripts/setup.sh (it makes .venv-pywb)")
+    raise PywbMissing(f"`{name}` not found: run scripts/setup.sh (it makes .venv-pywb)")
 
 
 def write_config(data: Path) -> Path:

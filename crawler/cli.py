@@ -241,6 +241,33 @@ def browse(data: Path, port: int) -> None:
 
 
 @cli.command()
+@click.option(
+    "--data",
+    "data",
+    default="data",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data folder.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The WACZ file to write (default: DATA/nianbao.wacz).",
+)
+def wacz(data: Path, output: Path | None) -> None:
+    """Package the archive as one WACZ file (WARCs, index, report pages), validated."""
+    from crawler.browse import PywbMissing
+    from crawler.wacz import WaczFailed, package
+
+    try:
+        path, pages = package(data, output or data / "nianbao.wacz")
+    except (PywbMissing, WaczFailed) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"nianbao wacz: {path} ({path.stat().st_size} bytes, {pages} report pages)")
+
+
+@cli.command()
 @common_options
 @click.option("--keep-serving", is_flag=True, help="Keep the sample portals up after the crawl.")
 def demo(opts: RunOptions, keep_serving: bool) -> None:

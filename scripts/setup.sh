@@ -24,8 +24,9 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[dev]'
 
-# pywb pins an old redis that breaks scrapy-redis: it lives in its own environment.
+# pywb pins an old redis that breaks scrapy-redis: it lives in its own environment, with py-wacz
+# (which pulls frictionless) for `nianbao wacz`.
 [ -x .venv-pywb/bin/python ] || python3 -m venv .venv-pywb
 .venv-pywb/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv-pywb/bin/python -m pip install -q pywb
+.venv-pywb/bin/python -m pip install -q pywb wacz
 echo "setup: ready (.venv for nianbao, .venv-pywb for pywb)"

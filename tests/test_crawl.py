@@ -302,3 +302,29 @@ def test_pywb_replays_an_archived_report_page(crawl: Crawl):
         )
     )
     assert some_cell in text
+
+
+def test_wacz_packages_the_archive(crawl: Crawl, tmp_path: Path):
+    """`nianbao wacz`: every WARC byte for byte, an index, every report as a page; valid."""
+    import gzip
+    import zipfile
+
+    output = tmp_path / "crawl.wacz"
+    result = nianbao("wacz", "--data", str(crawl.data), "-o", str(output))
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    reports = list(crawl.db.query("select url, title, fetched_at from reports"))
+    assert f"{len(reports)} report pages" in result.stdout
+    with zipfile.ZipFile(output) as wacz:
+        names = set(wacz.namelist())
+        for path in (crawl.data / "warc").glob("*.warc.gz"):
+            assert wacz.read(f"archive/{path.name}") == path.read_bytes()
+        index = gzip.decompress(wacz.read("indexes/index.cdx.gz")).decode()
+        pages = [json.loads(line) for line in wacz.read("pages/pages.jsonl").splitlines()]
+        package = json.loads(wacz.read("datapackage.json"))
+    assert {"datapackage.json", "datapackage-digest.json"} <= names
+    assert {p["url"]: p["title"] for p in pages[1:]} == {r["url"]: r["title"] for r in reports}
+    assert all(r["url"].split("://", 1)[1].split("/", 1)[1] in index for r in reports)
+    assert len(package["resources"]) == len(names) - 2
+    # A data folder with nothing archived is a clear error, not an empty package.
+    empty = nianbao("wacz", "--data", str(tmp_path / "nothing"), "-o", str(tmp_path / "x.wacz"))
+    assert empty.returncode == 1 and "no WARC files" in empty.stderr
