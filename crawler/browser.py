@@ -23,6 +23,7 @@ from scrapy.http import Headers
 from scrapy.responsetypes import responsetypes
 
 from archive.signals import browser_response
+from crawler.robots import allowed_by_robots
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -98,7 +99,15 @@ def browser_settings(chromium: str, user_agent: str) -> dict[str, Any]:
 
 
 def skip_resource(request: Any) -> bool:
-    return request.resource_type in ("image", "media", "font")
+    """Abort what the browser must not fetch: media (not evidence) and what robots.txt forbids."""
+    if request.resource_type in ("image", "media", "font"):
+        return True
+    if request.is_navigation_request():
+        return False  # the page itself: Scrapy's robots middleware has already allowed it
+    if not allowed_by_robots(request.url):
+        logger.info("browser request forbidden by robots.txt: %s", request.url)
+        return True
+    return False
 
 
 def browser_meta(meta: dict[str, Any]) -> dict[str, Any]:

@@ -130,6 +130,25 @@ def test_without_a_browser_the_hidden_list_is_reported(tmp_path: Path):
     assert not [e for e in portals.log if e.path == "/js/nblist.js"]
 
 
+def test_the_browser_obeys_robots_txt_for_what_a_page_loads(tmp_path: Path):
+    """robots.txt forbids the scripts folder: the rendered page may not fetch its list script,
+    so the hidden list stays hidden, and the refusal is counted; the rest of the crawl goes on."""
+    from crawler.sample_portals import Page, build_sites
+
+    built = build_sites(scripted=True)
+    built.sites["scripted"].pages["/robots.txt"] = Page(
+        b"User-agent: *\nDisallow: /js/\n", 200, [("Content-Type", "text/plain")]
+    )
+    with SamplePortals(portals=built) as portals:
+        result = nianbao("crawl", portals.urls["scripted"], "--data", str(tmp_path), *FAST)
+    assert len(requests_for(portals, "/xxgk/ndbg/index.html")) == 2  # rendered all the same
+    assert requests_for(portals, "/js/nblist.js") == []
+    assert requests_for(portals, "/api/nb/list?page=1") == []
+    assert "'nianbao/browser/robots_forbidden': 1" in result.stderr
+    db = sqlite_utils.Database(tmp_path / "nianbao.db")
+    assert [r["year"] for r in db.query("select year from reports")] == [2019]
+
+
 def test_a_site_list_can_send_one_portal_through_the_browser(tmp_path: Path):
     """`browser` in a site list's options: that portal's list pages are rendered, the others not."""
     with SamplePortals() as portals:
