@@ -197,6 +197,17 @@ def replay(paths: tuple[Path, ...], jobs: int | None, opts: RunOptions) -> None:
     sys.exit(summary.exit_status())
 
 
+# The data folder of the commands that only read it (the crawling ones take it in RunOptions).
+data_option = click.option(
+    "--data",
+    "data",
+    default="data",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data folder.",
+)
+
+
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -221,14 +232,7 @@ def parse(file: Path, db_path: Path | None) -> None:
 
 
 @cli.command()
-@click.option(
-    "--data",
-    "data",
-    default="data",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Data folder.",
-)
+@data_option
 @click.option("--port", type=int, default=8080, show_default=True)
 def browse(data: Path, port: int) -> None:
     """Browse the archived pages in pywb (its own venv), on 127.0.0.1."""
@@ -241,14 +245,7 @@ def browse(data: Path, port: int) -> None:
 
 
 @cli.command()
-@click.option(
-    "--data",
-    "data",
-    default="data",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Data folder.",
-)
+@data_option
 @click.option(
     "-o",
     "--output",
