@@ -22,7 +22,7 @@ from archive.reader import iter_captures, read_record
 from crawler.extract import decode_html
 from crawler.items import Capture
 from crawler.layouts import page_links
-from crawler.process import outcome_keys, process_capture
+from crawler.process import outcome_keys, page_row, process_capture
 from crawler.run import DataFolderLocked, DataPaths, Summary, data_lock
 from crawler.scope import canonical_url, is_attachment
 from crawler.store import Rows, now_iso, open_db, save_rows
@@ -175,11 +175,20 @@ def replay_into(paths: list[Path], db_path: Path, jobs: int | None = None) -> di
     return replay.stats
 
 
-def analyse(capture: Capture) -> tuple[Rows, dict[str, str]]:
-    """A capture's rows and, for a report page, the attachments it links (pure: runs anywhere)."""
-    rows = process_capture(capture)
-    links = attachment_links(capture) if rows.report and rows.attachment is None else {}
-    return rows, links
+def analyse(capture: Capture) -> tuple[Rows, dict[str, str], str | None]:
+    """A capture's rows, the attachments a report page links, and the error if parsing failed.
+
+    Pure, so it runs in any process. A capture the parser chokes on still gives its `pages` row
+    (as in the crawl, where the page is stored when archived): one bad record never stops a
+    replay of the whole archive.
+    """
+    try:
+        rows = process_capture(capture)
+        links = attachment_links(capture) if rows.report and rows.attachment is None else {}
+    except Exception as exc:
+        logger.exception("could not process %s", capture.url)
+        return Rows(page=page_row(capture)), {}, type(exc).__name__
+    return rows, links, None
 
 
 def needs_parsing(capture: Capture) -> bool:
@@ -248,7 +257,10 @@ class Replay:
         """Save, in write order, what the workers have done; wait while over `keep` are pending."""
         while self.pending and (len(self.pending) > keep or self.pending[0][0].done()):
             future, capture, where = self.pending.popleft()
-            rows, links = future.result()
+            rows, links, error = future.result()
+            if error is not None:
+                self.inc(f"nianbao/errors/process/{error}")
+                where = None  # not known to be plain: its revisits are read and tried again
             self.save(capture, rows, where)
             self.linked_from.update(links)
 

@@ -328,3 +328,28 @@ def test_wacz_packages_the_archive(crawl: Crawl, tmp_path: Path):
     # A data folder with nothing archived is a clear error, not an empty package.
     empty = nianbao("wacz", "--data", str(tmp_path / "nothing"), "-o", str(tmp_path / "x.wacz"))
     assert empty.returncode == 1 and "no WARC files" in empty.stderr
+
+
+def test_replay_goes_on_past_a_record_the_parser_chokes_on(
+    crawl: Crawl, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A parser failure on one record is counted and logged; its page row and every other
+    report are still stored (as the crawl stores a page that fails to process)."""
+    import crawler.replay as replay
+
+    victim = next(row["url"] for row in crawl.db.query("select url from reports order by url"))
+    real = replay.process_capture
+
+    def choking(capture):
+        if capture.url == victim:
+            raise ValueError("parser bug")
+        return real(capture)
+
+    monkeypatch.setattr(replay, "process_capture", choking)
+    stats = replay.replay_into([crawl.data / "warc"], tmp_path / "replayed.db", jobs=1)
+    assert stats["nianbao/errors/process/ValueError"] >= 1
+    db = sqlite_utils.Database(tmp_path / "replayed.db")
+    reports = {row["url"] for row in db.query("select url from reports")}
+    expected = {row["url"] for row in crawl.db.query("select url from reports")}
+    assert reports == expected - {victim}
+    assert list(db.query("select url from pages where url = ?", [victim]))
