@@ -307,5 +307,6 @@ def demo_epilogue(paths: DataPaths) -> str:
             f"  .venv/bin/warcio index {paths.warc_dir}/*.warc.gz | head",
             f"  nianbao replay {paths.warc_dir} --data /tmp/nianbao-replayed  # rebuild",
             f"  nianbao browse --data {paths.root}  # the archived pages in pywb",
+            f"  nianbao wacz --data {paths.root}  # the archive as one WACZ file",
         ]
     )
