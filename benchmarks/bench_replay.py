@@ -94,6 +94,30 @@ def replay_speed(label: str, files: list[Path], work: Path, rounds: int = 3) -> 
         )
 
 
+def as_programs(files: list[Path], work: Path) -> None:
+    """The two commands as a user runs them, interpreter start-up included."""
+    import subprocess
+
+    warcio = Path(sys.executable).parent / "warcio"
+
+    def index() -> None:
+        subprocess.run([str(warcio), "index", *map(str, files)], capture_output=True, check=True)
+
+    counter = iter(range(10**6))
+
+    def replay() -> None:
+        result = nianbao("replay", *map(str, files), "--data", str(work / f"cli-{next(counter)}"))
+        if result.returncode != 0:
+            raise SystemExit(result.stderr[-2000:])
+
+    index_s, _ = best_of(3, index)
+    replay_s, _ = best_of(3, replay)
+    print(
+        f"as programs over the same {len(files)} files: `warcio index` {index_s:.2f} s, "
+        f"`nianbao replay` {replay_s:.2f} s = {100 * index_s / replay_s:.0f}% of its rate"
+    )
+
+
 def nightly_cost(
     label: str, portals: SamplePortals, data: Path, nights: int, *settings: str
 ) -> None:
@@ -146,6 +170,7 @@ def main() -> None:
         files = sorted((work / "nightly" / "warc").glob("*.warc.gz"))
         replay_speed("first crawl alone (every record new)", files[:1], work)
         replay_speed(f"archive of {args.nights} nightly crawls", files, work)
+        as_programs(files, work)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """`nianbao replay`: rebuild the database from WARC files alone, with no network.
 
-Every response and revisit record goes through the same `process_capture` the crawl used, in the
-order the records were written, so a replay gives the crawl's reports and cells; a revisit is
-resolved to the full record it refers to. Damaged records are reported and skipped.
+Every response and revisit record goes through the same `process_capture` the crawl used, in
+capture order (the order one crawl wrote them; the folders of workers that crawled together are
+merged by date), so a replay gives the crawl's reports and cells; a revisit is resolved to the
+full record it refers to. Damaged records are reported and skipped, and so is a record the
+parser fails on (its page is kept). Parsing runs in worker processes; saving stays in order.
 """
 
 from __future__ import annotations
