@@ -112,7 +112,8 @@ class IncrementalMiddleware:
 
     def spider_opened(self, spider: Any = None) -> None:
         self.known = load_known(self.db_path)
-        logger.info("incremental: %d known report and attachment URLs", len(self.known))
+        documents = sum(k.document for k in self.known.values())
+        logger.info("incremental: %d known URLs, %d of them documents", len(self.known), documents)
 
     def process_request(self, request: Request) -> None:
         if request.method != "GET":
