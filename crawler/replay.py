@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -25,6 +26,7 @@ from crawler.extract import decode_html
 from crawler.items import Capture
 from crawler.layouts import page_links
 from crawler.process import outcome_keys, page_row, process_capture
+from crawler.progress import progress_text
 from crawler.run import DataFolderLocked, DataPaths, Summary, data_lock
 from crawler.scope import canonical_url, is_attachment
 from crawler.store import Rows, now_iso, open_db, save_rows
@@ -144,6 +146,7 @@ def replay_paths(
 
 BATCH = 500  # records per transaction
 WINDOW = 64  # captures in flight to the worker processes
+PROGRESS_EVERY = 30.0  # seconds between progress lines of a long replay
 
 
 def default_jobs() -> int:
@@ -237,6 +240,7 @@ class Replay:
         # attachment's request record (and its Referer), so it still joins its article's report.
         self.linked_from: dict[str, str] = {}
         self.pending: deque[tuple[Future, Capture, Located | None]] = deque()
+        self.started = self.last_progress = time.monotonic()
 
     def inc(self, key: str) -> None:
         self.stats[key] = self.stats.get(key, 0) + 1
@@ -278,3 +282,11 @@ class Replay:
         self.inc("nianbao/pages")
         for key in outcome_keys(rows, result):
             self.inc(key)
+        self.progress()
+
+    def progress(self) -> None:
+        """A log line every `PROGRESS_EVERY` seconds: a year of archive takes a while."""
+        now = time.monotonic()
+        if now - self.last_progress >= PROGRESS_EVERY:
+            self.last_progress = now
+            logger.info("replay: %s", progress_text(self.stats, now - self.started))
