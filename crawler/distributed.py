@@ -4,7 +4,8 @@ scrapy-redis keeps both under keys named for the run (`nianbao:RUN:portals:reque
 `nianbao:RUN:portals:dupefilter`). Every worker started for one night shares them; a worker
 stopped mid-run finds the queue where it was; the next night starts clean. (One seen-set kept
 across nights would make every night after the first find nothing: every URL already "seen".)
-The keys expire a few days after a worker finishes, so runs do not pile up in Redis.
+The keys expire a few days after a worker finishes, so runs do not pile up in Redis. Politeness
+holds across machines too: `HostSlots` keeps the per-host limit for all the run's workers.
 
 Each worker keeps its own --data (its own WARCs and database); `nianbao replay` over all the
 workers' WARC folders merges them into one dataset.
@@ -12,9 +13,12 @@ workers' WARC folders merges them into one dataset.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -76,3 +80,66 @@ class ExpireRunKeys:
                 server.expire(key, RUN_KEYS_TTL)
         except Exception as exc:  # Redis gone at the end: the run's work is already saved
             logger.warning("could not set the run's Redis keys to expire: %s", exc)
+
+
+RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
+
+
+class HostSlots:
+    """Downloader middleware: at most CONCURRENT_REQUESTS_PER_DOMAIN requests in flight per
+    host across all workers of a run, not per worker.
+
+    Each worker's Scrapy limits only its own requests: N workers on one portal would send N times
+    as many. Before it is downloaded, a request takes one of the host's leases in Redis
+    (`nianbao:RUN:portals:slot:HOST:i`, set only if free) and gives it back when its answer or
+    error comes. A lease expires by itself after the longest a download may take, so a worker
+    that dies holding one blocks nobody for long.
+    """
+
+    def __init__(self, server: Any, prefix: str, per_host: int, ttl_ms: int) -> None:
+        self.server = server
+        self.prefix = prefix
+        self.per_host = per_host
+        self.ttl_ms = ttl_ms
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> HostSlots:
+        settings = crawler.settings
+        if not settings.get("REDIS_URL"):
+            raise NotConfigured
+        from scrapy_redis.connection import get_redis_from_settings
+
+        prefix = settings.get("SCHEDULER_QUEUE_KEY", "%(spider)s").rsplit(":", 1)[0]
+        spider = getattr(crawler.spidercls, "name", "spider")
+        waits = settings.getfloat("DOWNLOAD_TIMEOUT", 180) + settings.getfloat(
+            "AUTOTHROTTLE_MAX_DELAY", 60
+        )
+        return cls(
+            get_redis_from_settings(settings),
+            prefix % {"spider": spider},
+            max(1, settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 2)),
+            int((waits + 60) * 1000),
+        )
+
+    async def process_request(self, request: Any) -> None:
+        host = urlsplit(request.url).netloc
+        token = uuid.uuid4().hex
+        while True:
+            for index in range(self.per_host):
+                key = f"{self.prefix}:slot:{host}:{index}"
+                if self.server.set(key, token, nx=True, px=self.ttl_ms):
+                    request.meta["host_slot"] = (key, token)
+                    return None
+            await asyncio.sleep(0.05)
+
+    def process_response(self, request: Any, response: Any) -> Any:
+        self.release(request)
+        return response
+
+    def process_exception(self, request: Any, exception: Exception) -> None:
+        self.release(request)
+
+    def release(self, request: Any) -> None:
+        held = request.meta.pop("host_slot", None)
+        if held is not None:
+            self.server.eval(RELEASE, 1, *held)

@@ -56,6 +56,9 @@ class PortalServer:
         self.site = site
         self.latency = latency
         self.log = log if log is not None else []
+        self.in_flight = 0  # requests being answered now, and the most there ever were at once
+        self.max_in_flight = 0
+        self.counting = threading.Lock()
         self.offsite_url = offsite_url
         self.server = QuietServer((host, port), self._handler())
         self.url = f"http://{host}:{self.server.server_address[1]}/"
@@ -116,11 +119,21 @@ class PortalServer:
                 pass
 
             def _serve(self, method: str) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                if portal.latency:
-                    time.sleep(portal.latency)
-                page = portal.conditional(portal.respond(method, self.path, body), self.headers)
+                # In flight from the request's arrival until just before its answer leaves, so
+                # a client that sends its next request on receiving the answer is never counted
+                # twice.
+                with portal.counting:
+                    portal.in_flight += 1
+                    portal.max_in_flight = max(portal.max_in_flight, portal.in_flight)
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                    body = self.rfile.read(length) if length else b""
+                    if portal.latency:
+                        time.sleep(portal.latency)
+                    page = portal.conditional(portal.respond(method, self.path, body), self.headers)
+                finally:
+                    with portal.counting:
+                        portal.in_flight -= 1
                 portal.log.append(
                     LogEntry(
                         portal.site.name,

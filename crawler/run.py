@@ -103,8 +103,24 @@ def build_settings(
         values["LOG_FILE"] = log_file
     values.update(overrides or {})
     settings.setdict(values, priority="cmdline")
+    keep_per_host_limit(settings)
     enable_browser(settings)
     return settings
+
+
+MIN_DOWNLOAD_DELAY = 0.001
+
+
+def keep_per_host_limit(settings: Settings) -> None:
+    """Never a download delay of exactly 0: Scrapy 2.19 then bursts past the per-host limit.
+
+    With no delay, the downloader hands every queued request of a host to the event loop before
+    the first of them counts as transferring, so CONCURRENT_REQUESTS_PER_DOMAIN stops holding
+    (8 at once measured on a sample portal with a limit of 2). Any delay makes it release one
+    request at a time and check the limit in between; a millisecond costs nothing.
+    """
+    if settings.getfloat("DOWNLOAD_DELAY") < MIN_DOWNLOAD_DELAY:
+        settings.set("DOWNLOAD_DELAY", MIN_DOWNLOAD_DELAY, priority="cmdline")
 
 
 def enable_browser(settings: Settings) -> None:

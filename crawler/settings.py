@@ -56,6 +56,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.incremental.IncrementalMiddleware": 595,
     # GBK pages with a missing or wrong charset declaration (after decompression at 590).
     "crawler.charset.CharsetFixMiddleware": 580,
+    # With --redis: the per-host limit holds across all workers (a lease in Redis per request).
+    "crawler.distributed.HostSlots": 950,
 }
 
 EXTENSIONS = {

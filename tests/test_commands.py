@@ -127,3 +127,13 @@ def test_http_proxy_environment_is_honoured(tmp_path: Path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert any(url.endswith("/xxgk/nb/list?page=1") for url in ForwardProxy.seen)
     assert sqlite_utils.Database(tmp_path / "d" / "nianbao.db")["reports"].count == 3
+
+
+def test_no_portal_ever_gets_more_than_two_requests_at_once(tmp_path: Path):
+    """CONCURRENT_REQUESTS_PER_DOMAIN=2 holds even with no download delay at all (which makes
+    Scrapy 2.19 burst past it: 8 at once were measured before nianbao kept a 1 ms delay)."""
+    with SamplePortals(latency=0.2) as portals:
+        result = nianbao("crawl", *portals.urls.values(), "--data", str(tmp_path / "data"), *FAST)
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    busiest = {name: server.max_in_flight for name, server in portals.servers.items()}
+    assert max(busiest.values()) == 2, busiest

@@ -1,8 +1,9 @@
 """Distributed crawls (`--redis`): two workers on a real Redis share one queue and seen-set.
 
 Night 1: both workers crawl the sample portals at once, each into its own --data. Together they
-find every report, no page is fetched by both, and a replay of both WARC folders gives the one
-dataset. Night 2 (a new run): everything is reached again, not skipped as "seen".
+find every report, no page is fetched by both, no portal ever has more than 2 of their requests
+at once, and a replay of both WARC folders gives the one dataset. Night 2 (a new run):
+everything is reached again, not skipped as "seen".
 """
 
 from __future__ import annotations
@@ -88,9 +89,14 @@ def report_urls(data: Path) -> set[str]:
 
 def test_two_workers_share_one_crawl(redis_url: str, tmp_path: Path):
     datas = [tmp_path / "worker-a", tmp_path / "worker-b"]
-    with SamplePortals() as portals:
+    with SamplePortals(latency=0.2) as portals:
         workers(portals, datas, redis_url, "night-1")
         first_night = list(portals.log)
+        # Politeness holds across machines: never more than 2 requests at once on a portal,
+        # though each worker alone may send 2 (CONCURRENT_REQUESTS_PER_DOMAIN).
+        busiest = {name: server.max_in_flight for name, server in portals.servers.items()}
+        assert max(busiest.values()) <= 2, busiest
+        assert max(busiest.values()) == 2, busiest  # and the two workers did crawl at once
         expected = {r["url"] for r in portals.expected["reports"]}
         # Every report found, between them, by one worker only. (A worker that met only the
         # attachment, or only the second address, of a report another worker parsed keeps it as
