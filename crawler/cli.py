@@ -184,7 +184,7 @@ def harvest(url: str, max_pages: int, opts: RunOptions) -> None:
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
-    help="Processes that parse in parallel (default: one per core; 1: no worker processes).",
+    help="Processes that parse in parallel (default: one per core, at most 8; 1: none).",
 )
 @common_options
 def replay(paths: tuple[Path, ...], jobs: int | None, opts: RunOptions) -> None:

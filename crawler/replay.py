@@ -149,9 +149,13 @@ WINDOW = 64  # captures in flight to the worker processes
 PROGRESS_EVERY = 30.0  # seconds between progress lines of a long replay
 
 
+MAX_DEFAULT_JOBS = 8  # beyond this, the one process that reads and saves is the bottleneck
+
+
 def default_jobs() -> int:
-    """Worker processes for a replay: the cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    """Worker processes for a replay: the cores this process may use, at most 8."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, MAX_DEFAULT_JOBS))
 
 
 def replay_into(paths: list[Path], db_path: Path, jobs: int | None = None) -> dict[str, int]:
