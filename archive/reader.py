@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import count
@@ -80,19 +81,19 @@ def iter_captures(
     """
     errors = errors if errors is not None else []
     files = warc_files(paths if isinstance(paths, list) else [paths])
-    waiting = sorted(files, key=lambda p: (_started(p), p.name))
+    waiting = deque(sorted((_started(p), p.name, p) for p in files))
     heap: list[tuple[str, int, ArchivedRecord, Iterator[ArchivedRecord]]] = []
     order = count()
 
     def open_next() -> None:
-        path = waiting.pop(0)
+        _, _, path = waiting.popleft()
         records = _iter_file(path, errors)
         first = next(records, None)
         if first is not None:
             heapq.heappush(heap, (_date_key(first.date), next(order), first, records))
 
     while waiting or heap:
-        while waiting and (not heap or _started(waiting[0]) <= heap[0][0]):
+        while waiting and (not heap or waiting[0][0] <= heap[0][0]):
             open_next()
         if not heap:
             continue

@@ -40,6 +40,7 @@ def distributed_settings(redis_url: str, run: str | None = None) -> dict[str, An
     """Settings that put the crawl's scheduler and seen-set on Redis, keyed by `run`."""
     prefix = f"nianbao:{run or default_run()}:%(spider)s"
     return {
+        "NIANBAO_RUN_KEY": prefix,  # every key of the run starts with it (queue, seen-set, slots)
         "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_PERSIST": True,  # a worker's stop must not empty the queue of the others
@@ -109,7 +110,7 @@ class HostSlots:
             raise NotConfigured
         from scrapy_redis.connection import get_redis_from_settings
 
-        prefix = settings.get("SCHEDULER_QUEUE_KEY", "%(spider)s").rsplit(":", 1)[0]
+        prefix = settings.get("NIANBAO_RUN_KEY", "nianbao:%(spider)s")
         spider = getattr(crawler.spidercls, "name", "spider")
         waits = settings.getfloat("DOWNLOAD_TIMEOUT", 180) + settings.getfloat(
             "AUTOTHROTTLE_MAX_DELAY", 60

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -64,13 +65,14 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def workers(portals: SamplePortals, datas: list[Path], url: str, run: str) -> list[str]:
     """Start one `nianbao crawl --redis` per data folder at once; their summary lines."""
-    command = [str(ROOT / ".venv" / "bin" / "nianbao"), "crawl", *portals.urls.values()]
+    command = [sys.executable, "-m", "crawler", "crawl", *portals.urls.values()]
     started = [
         subprocess.Popen(
             [*command, "--data", str(data), "--redis", url, "--redis-run", run, *FAST],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            cwd=ROOT,
         )
         for data in datas
     ]
