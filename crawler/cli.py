@@ -92,6 +92,20 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def refresh_option(default: float) -> Callable[..., Any]:
+    """--refresh-days: how long a known report, attachment or article goes unchecked."""
+    return click.option(
+        "--refresh-days",
+        type=click.FloatRange(min=0),
+        default=default,
+        show_default=True,
+        metavar="DAYS",
+        help="Known reports, attachments and articles fetched less than DAYS ago are not asked "
+        "for again, nor dead links; older ones are asked for conditionally (0: every run). "
+        "List pages are always fetched.",
+    )
+
+
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="nianbao")
 def cli() -> None:
@@ -151,6 +165,7 @@ def read_sites(path: Path | None) -> list[dict[str, str]]:
     help="With --redis: the run the workers share (default: today's UTC date, so every worker "
     "started the same night joins one run and the next night starts clean).",
 )
+@refresh_option(default=7)
 @common_options
 def crawl(
     urls: tuple[str, ...],
@@ -158,11 +173,14 @@ def crawl(
     max_pages: int,
     redis_url: str | None,
     redis_run: str | None,
+    refresh_days: float,
     opts: RunOptions,
 ) -> None:
     """The scheduled (nightly) job: find, archive and parse every annual report of the portals."""
     sites = [{"name": u, "url": u, "region": ""} for u in urls] or read_sites(sites_file)
-    defaults = {"CLOSESPIDER_PAGECOUNT": max_pages} if max_pages else {}
+    defaults: dict[str, Any] = {"NIANBAO_REFRESH_DAYS": refresh_days}
+    if max_pages:
+        defaults["CLOSESPIDER_PAGECOUNT"] = max_pages
     if redis_url:
         defaults.update(distributed_settings(redis_url, redis_run))
     sys.exit(opts.run("crawl", "portals", {"sites": sites}, defaults))
@@ -171,10 +189,13 @@ def crawl(
 @cli.command()
 @click.argument("url")
 @click.option("--max-pages", type=int, default=0, help="Stop after this many pages (0: no limit).")
+@refresh_option(default=0)
 @common_options
-def harvest(url: str, max_pages: int, opts: RunOptions) -> None:
+def harvest(url: str, max_pages: int, refresh_days: float, opts: RunOptions) -> None:
     """One-off harvest of one site: archive every in-scope page, process its reports."""
-    defaults = {"CLOSESPIDER_PAGECOUNT": max_pages} if max_pages else {}
+    defaults: dict[str, Any] = {"NIANBAO_REFRESH_DAYS": refresh_days}
+    if max_pages:
+        defaults["CLOSESPIDER_PAGECOUNT"] = max_pages
     sys.exit(opts.run("harvest", "site", {"url": url}, defaults))
 
 

@@ -1,12 +1,13 @@
 """Nightly crawls cost little: whatever was fetched before is asked for conditionally.
 
-A URL already stored as a report, a report alias or an attachment is skipped while it is
-fresher than `NIANBAO_REFRESH_DAYS`, and otherwise asked for with `If-None-Match` /
-`If-Modified-Since`. List pages are fetched every night (that is where new reports appear),
-conditionally too: a 304 is answered to the spider with the copy stored in the archive, so it
-still follows every link while the server sends only headers. Every request for a URL fetched
-before carries `meta["revisit_of"]`, so the archiver stores a 304, or a payload identical to the
-stored one, as a WARC `revisit` record instead of a second copy.
+A known leaf page (a report, a report alias, an attachment, or any page at a CMS article URL)
+is skipped while it is fresher than `NIANBAO_REFRESH_DAYS`, and so is a link that was dead
+(404, 410); otherwise a known page is asked for with `If-None-Match` / `If-Modified-Since`.
+List pages are fetched every night (that is where new reports appear), conditionally too: a 304
+is answered to the spider with the copy stored in the archive, so it still follows every link
+while the server sends only headers. Every request for a URL fetched before carries
+`meta["revisit_of"]`, so the archiver stores a 304, or a payload identical to the stored one, as
+a WARC `revisit` record instead of a second copy.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from scrapy.http import Headers
 from scrapy.responsetypes import responsetypes
 
 from archive.reader import read_record
+from crawler.layouts import is_article_url
 from crawler.store import open_db
 
 if TYPE_CHECKING:
@@ -41,6 +43,7 @@ select p.url, p.etag, p.last_modified, p.payload_digest, p.fetched_at, p.content
 from pages p
 where p.status in (200, 304) and p.payload_digest is not null
 """
+GONE_SQL = "select url, fetched_at from pages where status in (404, 410)"
 
 
 @dataclass(frozen=True)
@@ -58,26 +61,34 @@ class Known:
     document: bool = False  # a report or an attachment, not a list page
 
 
-def load_known(db_path: str | Path) -> dict[str, Known]:
-    """Every URL fetched whole before (200, or 304 to a whole copy): validators and digest."""
+def load_known(db_path: str | Path) -> tuple[dict[str, Known], dict[str, str]]:
+    """Every URL fetched whole before (200, or 304 to a whole copy) with its validators and
+    digest; and every dead link (404, 410) with when it was found dead."""
     if not Path(db_path).exists():
-        return {}
+        return {}, {}
     db = open_db(db_path)
     try:
-        return {
+        known = {
             row["url"]: Known(**{**row, "document": bool(row["document"])})
             for row in db.query(KNOWN_SQL)
         }
+        gone = {row["url"]: row["fetched_at"] for row in db.query(GONE_SQL)}
+        return known, gone
     finally:
         db.close()
 
 
-def is_fresh(known: Known, refresh: timedelta, now: datetime) -> bool:
+def is_leaf(known: Known) -> bool:
+    """A page that lists nothing new: a report, an attachment or a CMS article."""
+    return known.document or is_article_url(known.url)
+
+
+def is_fresh(fetched_at: str | None, refresh: timedelta, now: datetime) -> bool:
     """Fetched within the refresh period (a zero period never skips)."""
-    if not refresh or not known.fetched_at:
+    if not refresh or not fetched_at:
         return False
     try:
-        fetched = datetime.fromisoformat(known.fetched_at.replace("Z", "+00:00"))
+        fetched = datetime.fromisoformat(fetched_at.replace("Z", "+00:00"))
     except ValueError:
         return False
     if fetched.tzinfo is None:
@@ -86,7 +97,7 @@ def is_fresh(known: Known, refresh: timedelta, now: datetime) -> bool:
 
 
 class IncrementalMiddleware:
-    """Downloader middleware: skip fresh known documents, ask conditionally for the rest.
+    """Downloader middleware: skip fresh known leaves, ask conditionally for the rest.
 
     It sits after HttpCompressionMiddleware (590) on the way in, so the stored copy it hands
     back for a 304 still passes the charset fix (580) like any fresh response.
@@ -97,6 +108,7 @@ class IncrementalMiddleware:
         self.db_path = db_path
         self.refresh = refresh
         self.known: dict[str, Known] = {}
+        self.gone: dict[str, str] = {}
         self.warc_dir: Path | None = None
 
     @classmethod
@@ -111,13 +123,25 @@ class IncrementalMiddleware:
         return middleware
 
     def spider_opened(self, spider: Any = None) -> None:
-        self.known = load_known(self.db_path)
-        documents = sum(k.document for k in self.known.values())
-        logger.info("incremental: %d known URLs, %d of them documents", len(self.known), documents)
+        self.known, self.gone = load_known(self.db_path)
+        leaves = sum(is_leaf(k) for k in self.known.values())
+        logger.info(
+            "incremental: %d known URLs, %d of them reports, attachments or articles; "
+            "%d dead links (refresh period %s)",
+            len(self.known),
+            leaves,
+            len(self.gone),
+            self.refresh,
+        )
 
     def process_request(self, request: Request) -> None:
         if request.method != "GET":
             return None
+        stats = self.crawler.stats
+        now = datetime.now(UTC)
+        if request.url in self.gone and is_fresh(self.gone[request.url], self.refresh, now):
+            stats.inc_value("incremental/skipped_dead")
+            raise IgnoreRequest(f"dead link checked within the refresh period: {request.url}")
         known = self.known.get(request.url)
         if known is None:
             return None
@@ -128,8 +152,8 @@ class IncrementalMiddleware:
             "filename": known.warc_filename,
             "offset": known.warc_record_offset,
         }
-        stats = self.crawler.stats
-        if known.document and is_fresh(known, self.refresh, datetime.now(UTC)):
+        asked_for = request.url == request.meta.get("portal")  # a start URL is always fetched
+        if is_leaf(known) and not asked_for and is_fresh(known.fetched_at, self.refresh, now):
             stats.inc_value("incremental/skipped_fresh")
             raise IgnoreRequest(f"fetched within the refresh period: {request.url}")
         if not self.may_ask_conditionally(request, known):

@@ -83,5 +83,7 @@ NIANBAO_INCREMENTAL = True
 # pages that need it); "off" never starts a browser. NIANBAO_CHROMIUM names another binary.
 NIANBAO_BROWSER = "auto"
 NIANBAO_CHROMIUM = ""
-NIANBAO_REFRESH_DAYS = 0.0  # >0: known reports fetched within this many days are not re-fetched
+# >0: known reports, attachments, articles and dead links fetched within this many days are not
+# fetched again. `nianbao crawl` sets 7 (its --refresh-days), `nianbao harvest` 0.
+NIANBAO_REFRESH_DAYS = 0.0
 NIANBAO_PROGRESS_INTERVAL = 30.0  # seconds between progress log lines when not on a terminal

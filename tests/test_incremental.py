@@ -1,9 +1,11 @@
 """Nightly runs: a second and a third crawl over the same --data against a changing portal.
 
 Night 1 crawls the sample portals. Before night 2 the portals publish one new report and
-correct another (`next_night`); night 3 finds them unchanged. Known articles and attachments
-must be asked for conditionally, unchanged ones archived as `revisit` records, the new report
-added, the edited one updated with its earlier version kept, and nothing duplicated.
+correct another (`next_night`); night 3 finds them unchanged. With no refresh period
+(`--refresh-days 0`), known articles and attachments must be asked for conditionally, unchanged
+ones archived as `revisit` records, the new report added, the edited one updated with its
+earlier version kept, and nothing duplicated. With the nightly default (7 days), known reports,
+articles and dead links are not asked for at all until their period is over, list pages are.
 """
 
 from __future__ import annotations
@@ -62,11 +64,14 @@ class Nights:
         return sqlite_utils.Database(self.data / "nianbao.db")
 
 
-def crawl_night(portals: SamplePortals, data: Path) -> Night:
+EVERY_NIGHT = ("--refresh-days", "0")  # every known page re-checked: the strictest night
+
+
+def crawl_night(portals: SamplePortals, data: Path, *options: str) -> Night:
     before_log = len(portals.log)
     warc_dir = data / "warc"
     before = set(warc_dir.glob("*.warc.gz")) if warc_dir.exists() else set()
-    result = nianbao("crawl", *portals.urls.values(), "--data", str(data), *FAST)
+    result = nianbao("crawl", *portals.urls.values(), "--data", str(data), *FAST, *options)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     runs = list(sqlite_utils.Database(data / "nianbao.db").query("select * from crawls"))
     return Night(
@@ -83,8 +88,8 @@ def nights(tmp_path_factory: pytest.TempPathFactory):
     with SamplePortals() as portals:
         first = crawl_night(portals, data)
         changes = next_night(portals.portals)
-        second = crawl_night(portals, data)
-        third = crawl_night(portals, data)
+        second = crawl_night(portals, data, *EVERY_NIGHT)
+        third = crawl_night(portals, data, *EVERY_NIGHT)
         yield Nights(portals, data, [first, second, third], changes)
 
 
@@ -314,7 +319,7 @@ def test_a_list_page_whose_stored_copy_is_gone_is_fetched_again(tmp_path: Path):
         crawl_night(portals, data)
         for path in (data / "warc").glob("*.warc.gz"):
             path.rename(tmp_path / path.name)
-        second = crawl_night(portals, data)
+        second = crawl_night(portals, data, *EVERY_NIGHT)
     list_page = ("trs", "/zwgk/zfxxgknb/index_1.html")
     asked = [e for e in second.log if (e.site, e.path) == list_page]
     assert [e.status for e in asked] == [304, 200]
@@ -322,3 +327,63 @@ def test_a_list_page_whose_stored_copy_is_gone_is_fetched_again(tmp_path: Path):
     rechecked = {(e.site, e.path) for e in second.log}
     assert all((r.site, r.path) in rechecked for r in portals.portals.reports)
     assert " new=0 " in summary(second), summary(second)
+
+
+@pytest.fixture(scope="module")
+def weekly(tmp_path_factory: pytest.TempPathFactory):
+    """The nightly default (a 7-day refresh period): night 2 comes the next day, night 3 when
+    the period is over (a period shorter than the time since night 1 stands in for the week)."""
+    data = tmp_path_factory.mktemp("weekly") / "data"
+    with SamplePortals() as portals:
+        first = crawl_night(portals, data)
+        changes = next_night(portals.portals)
+        second = crawl_night(portals, data)
+        week_later = crawl_night(portals, data, "--refresh-days", "0.00001")  # 0.9 s
+        yield Nights(portals, data, [first, second, week_later], changes)
+
+
+def requested(night: Night) -> set[tuple[str, str]]:
+    return {(e.site, e.path) for e in night.log}
+
+
+def test_within_the_refresh_period_only_lists_are_asked_for(weekly: Nights):
+    """Night 2: no known report, article or dead link is requested; lists are, and through
+    them the new report is found. The edited report waits for its period."""
+    portals = weekly.portals.portals
+    second = weekly.nights[1]
+    asked = requested(second)
+    new = weekly.changes["new"]
+    known_reports = [r for r in portals.reports if r.path != new.path]
+    assert not {(r.site, r.path) for r in known_reports} & asked
+    for distractor in portals.distractors:  # known articles that are not reports
+        assert (distractor["site"], distractor["path"]) not in asked, distractor
+    for dead in portals.not_found:
+        assert (dead["site"], dead["path"]) not in asked, dead
+    assert ("trs", "/zwgk/zfxxgknb/index.html") in asked  # where the new report appears
+    assert ("hanweb", "/col/col120/index.html") in asked
+    line = summary(second)
+    assert " new=1 " in line and " changed=0 " in line, line
+    assert second.run["new_reports"] == 1
+    # Its archive holds no record of any known report: nothing was asked, nothing is stored.
+    uris = {r.get_header("WARC-Target-URI") for _, r, _ in second.records()}
+    assert not uris & {weekly.portals.url(r.site, r.path) for r in known_reports}
+
+
+def test_after_the_refresh_period_known_pages_are_checked_again(weekly: Nights):
+    """Night 3, the period over: every known report is asked for conditionally and the edited
+    one is found changed, its earlier version kept."""
+    third = weekly.nights[2]
+    line = summary(third)
+    assert " new=0 " in line and " changed=1 " in line, line
+    entries = {(e.site, e.path): e for e in third.log}
+    for spec in weekly.portals.portals.reports:
+        entry = entries.get((spec.site, spec.path))
+        assert entry is not None, spec.path
+        page = weekly.portals.portals.sites[spec.site].pages[spec.path]
+        if not page.no_validators:
+            assert {"If-None-Match", "If-Modified-Since"} & set(entry.headers), spec.path
+    for dead in weekly.portals.portals.not_found:
+        assert (dead["site"], dead["path"]) in entries, dead
+    edited = weekly.portals.url("inhouse", weekly.changes["edited"].path)
+    (report,) = weekly.db.query("select * from reports where url = ?", [edited])
+    assert report["version"] == 2

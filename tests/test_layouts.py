@@ -6,7 +6,7 @@ import pytest
 from scrapy.http import HtmlResponse, Request
 
 from crawler.charset import CharsetFixMiddleware
-from crawler.layouts import detect, further_pages, hanweb, page_links, trs
+from crawler.layouts import detect, further_pages, hanweb, is_article_url, page_links, trs
 from crawler.scope import canonical_url, in_scope, is_attachment, is_report_title, link_score
 
 COLUMN = "http://www.lanzhou.gov.cn/col/col120/index.html"
@@ -241,3 +241,35 @@ def test_a_report_page_is_never_rendered_again_in_a_browser():
     assert again.meta.get("playwright") and again.url.endswith("/xxgk/nb/index.html")
     report = response("示例市2023年政府信息公开工作年度报告", f"{portal}xxgk/nb/2023.html")
     assert spider.browser_requests(report) == []
+
+
+ARTICLES = [  # the saved pages' own URLs (shared/corpus/raw/MANIFEST.tsv) and research notes
+    "https://www.jiangsu.gov.cn/art/2024/10/14/art_60085_11394426.html",
+    "https://jyt.zj.gov.cn/art/2024/10/21/art_1543973_58942886.html",
+    "https://www.shaanxi.gov.cn/xw/sxyw/201312/t20131223_1501140.html",
+    "https://www.wuhan.gov.cn/zwgk/xxgk/202311/t20231106_2294796.shtml",
+    "https://www.henan.gov.cn/2022/08-11/2559082.html",
+    "https://wsjkw.sh.gov.cn/jcws2/20240511/0a1b2c3d4e5f60718293a4b5c6d7e8f9.html",
+    "https://www.sc.gov.cn/10462/11689/11698/11704/2025/6/3/0a1b2c3d4e5f60718293a4b5c6d7e8f9.shtml",
+    "https://www.gd.gov.cn/gkmlpt/content/4/4123/post_4123456.html",
+]
+LISTS = [
+    "https://www.jiangsu.gov.cn/col/col60085/index.html",
+    "https://www.jiangsu.gov.cn/module/web/jpage/dataproxy.jsp?startrecord=1&endrecord=45",
+    "https://www.mva.gov.cn/gongkai/zfxxgkpt/zfxxgknb/index_2.html",
+    "https://zfxxgk.beijing.gov.cn/110016/zfxxgknb/list.shtml",
+    "https://www.csrc.gov.cn/csrc/c100033/common_zfxxgknb.shtml",
+    "https://www.fujian.gov.cn/zwgk/zfxxgk/zfxxgknb/nlist.htm",
+    "http://hrss.yn.gov.cn/InfoPublic.aspx?cid=1019&pid=971&page=1",
+    "https://www.henan.gov.cn/",
+]
+
+
+@pytest.mark.parametrize("url", ARTICLES)
+def test_article_urls_of_every_cms_are_known(url: str) -> None:
+    assert is_article_url(url)
+
+
+@pytest.mark.parametrize("url", LISTS)
+def test_list_urls_are_never_taken_for_articles(url: str) -> None:
+    assert not is_article_url(url)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from crawler.layouts import generic, hanweb, scripted, trs
 from crawler.layouts.base import Link, PageRequest
 
@@ -13,6 +15,16 @@ def detect(html: str) -> str:
     if trs.is_trs(html):
         return "trs"
     return "generic"
+
+
+def is_article_url(url: str) -> bool:
+    """A URL shaped like a CMS's article page: a leaf that lists nothing, unlike a column page.
+
+    Lets a nightly crawl treat a known article like a known report (not re-checked within the
+    refresh period) while list pages, where new reports appear, are asked for every night.
+    """
+    path = urlsplit(url).path
+    return any(p.search(path) for p in (hanweb.ARTICLE_URL, trs.ARTICLE_URL, generic.ARTICLE_URL))
 
 
 def page_links(html: str, url: str) -> list[Link]:
@@ -46,6 +58,7 @@ __all__ = [
     "further_pages",
     "generic",
     "hanweb",
+    "is_article_url",
     "page_links",
     "scripted",
     "trs",

@@ -10,6 +10,12 @@ from parsel import Selector
 from crawler.layouts.base import Link, PageRequest
 
 SKIP = ("javascript:", "mailto:", "tel:", "#", "data:")
+# Dated leaf pages of in-house and Ucap systems (research notes, cms-layouts §3–4)
+ARTICLE_URL = re.compile(
+    r"/\d{4}/\d{2}-\d{2}/\d+\.html?$"  # Henan: /2022/08-11/2559082.html
+    r"|/\d{8}/[0-9a-f]{32}\.s?html?$"  # Shanghai bureaus: /20240511/<32 hex>.html
+    r"|/\d{4}/\d{1,2}/\d{1,2}/[0-9a-f]{32}\.s?html?$"  # Ucap: /2025/6/3/<32 hex>.shtml
+)
 NEXT_TEXT = re.compile(r"^\s*(下一页|下页|后页|下一頁|›|»|>)\s*$")
 
 

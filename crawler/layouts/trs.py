@@ -11,6 +11,8 @@ from urllib.parse import urljoin
 
 from crawler.layouts.base import PageRequest
 
+# An article: ./{YYYYMM}/t{YYYYMMDD}_{docid}.html (.shtml, .htm); Guangdong's content/post_{id}
+ARTICLE_URL = re.compile(r"/t\d{8}_\d+\.s?html?$|/content/(?:\d+/)*post_\d+\.html$")
 FINGERPRINTS = ("TRS_Editor", "createPageHTML", "_trs_", "trs_editor", "TRS_UEDITOR")
 CREATE_PAGE = re.compile(
     r"createPageHTML\(\s*['\"]?(\d+)['\"]?\s*,\s*['\"]?(\d+)['\"]?\s*,\s*['\"]([\w-]+)['\"]\s*,"
