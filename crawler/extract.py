@@ -11,6 +11,8 @@ import re
 import trafilatura
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, resolve_encoding
 
+from crawler.layouts import article_body
+
 _GB_FAMILY = {"gbk", "gb2312", "gb18030", "cp936", "gb_2312-80", "hz"}
 _META_RE = re.compile(
     rb"""<meta\s[^>]*?name\s*=\s*["']?([A-Za-z]+)["']?[^>]*?content\s*=\s*["']([^"']*)["']""",
@@ -95,6 +97,13 @@ def clean_text(body: bytes | str) -> str:
     except Exception:  # trafilatura may choke on broken markup; the report still counts
         text = None
     return text or ""
+
+
+def article_text(body: bytes, html: str) -> str:
+    """Clean text of an article page: of its CMS container when there is one (the portal's
+    chrome left out), else of the whole page."""
+    container = article_body(html)
+    return clean_text(container if container is not None else body)
 
 
 def published_date(html: str) -> str | None:

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from crawler.attachments import KINDS, AttachmentError, parse_attachment
-from crawler.extract import clean_text, decode_html
+from crawler.extract import article_text, decode_html
 from crawler.report import Report, parse_html, parse_text
 from crawler.store import Rows, now_iso, open_db, save_rows
 
@@ -46,7 +46,7 @@ def parse_file(path: Path) -> tuple[Report, str]:
         if b"\x00" in data[:8192]:
             raise UnreadableInput("binary data, not an HTML file")
         html, _ = decode_html(data)
-        return parse_html(html, path.resolve().as_uri()), clean_text(data)
+        return parse_html(html, path.resolve().as_uri()), article_text(data, html)
     if suffix in TEXT_SUFFIXES:
         text = read_text_file(data)
         return parse_text(text), text

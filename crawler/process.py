@@ -12,7 +12,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from crawler.attachments import AttachmentError, parse_attachment
-from crawler.extract import attachment_type, clean_text, decode_html, headings, published_date
+from crawler.extract import article_text, attachment_type, decode_html, headings, published_date
 from crawler.items import Capture
 from crawler.report import Report, parse_html
 from crawler.scope import is_report_title
@@ -77,7 +77,7 @@ def analyse_html(body: bytes, content_type: str, url: str) -> tuple[Report, str,
     html, _encoding = decode_html(body, content_type)
     if not any(is_report_title(h) for h in headings(html)):
         return None
-    return parse_html(html, url), clean_text(body), published_date(html)
+    return parse_html(html, url), article_text(body, html), published_date(html)
 
 
 def report_row(capture: Capture, report: Report, source_type: str, text: str) -> dict:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import lxml.etree
+import lxml.html
+
 from crawler.layouts import generic, hanweb, scripted, trs
 from crawler.layouts.base import Link, PageRequest
 
@@ -25,6 +28,33 @@ def is_article_url(url: str) -> bool:
     """
     path = urlsplit(url).path
     return any(p.search(path) for p in (hanweb.ARTICLE_URL, trs.ARTICLE_URL, generic.ARTICLE_URL))
+
+
+ARTICLE_BODIES = lxml.etree.XPath(
+    " | ".join((hanweb.ARTICLE_BODY, trs.ARTICLE_BODY, generic.ARTICLE_BODY))
+)
+
+
+def article_body(html: str) -> str | None:
+    """The article's own markup, without the portal around it, as a page; None if no CMS
+    container is found.
+
+    Boilerplate removal on the whole page keeps some of the portal (a "related reading" list,
+    the date line, a share box) and is slower on the 30–60 KB of a real page than on the
+    article alone. Every outermost container is kept, in page order: a body split in two is
+    never cut in half.
+    """
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (lxml.etree.ParserError, ValueError):
+        return None
+    found = ARTICLE_BODIES(root)
+    if not found:
+        return None
+    marked = set(found)
+    outermost = [e for e in found if not any(a in marked for a in e.iterancestors())]
+    parts = "".join(lxml.html.tostring(e, encoding="unicode", with_tail=False) for e in outermost)
+    return f"<html><head><meta charset='utf-8'></head><body>{parts}</body></html>"
 
 
 def page_links(html: str, url: str) -> list[Link]:
@@ -54,6 +84,7 @@ def further_pages(html: str, url: str) -> list[PageRequest]:
 __all__ = [
     "Link",
     "PageRequest",
+    "article_body",
     "detect",
     "further_pages",
     "generic",

@@ -16,6 +16,11 @@ ARTICLE_URL = re.compile(
     r"|/\d{8}/[0-9a-f]{32}\.s?html?$"  # Shanghai bureaus: /20240511/<32 hex>.html
     r"|/\d{4}/\d{1,2}/\d{1,2}/[0-9a-f]{32}\.s?html?$"  # Ucap: /2025/6/3/<32 hex>.shtml
 )
+# The article text on Ucap (<UCAPCONTENT>, #cmsArticleContent) and in-house systems
+ARTICLE_BODY = (
+    '//ucapcontent | //*[@id="cmsArticleContent"] | //*[@id="UCAP-CONTENT"]'
+    ' | //*[contains(@class, "Article_content") or contains(@class, "article_content")]'
+)
 NEXT_TEXT = re.compile(r"^\s*(下一页|下页|后页|下一頁|›|»|>)\s*$")
 
 

@@ -19,6 +19,8 @@ from crawler.layouts.generic import with_page
 PROXY = "/module/web/jpage/dataproxy.jsp"
 # An article: /art/{YYYY}/{M}/{D}/art_{columnid}_{articleid}.html (month and day not padded)
 ARTICLE_URL = re.compile(r"/art/\d{4}/\d{1,2}/\d{1,2}/art_\d+_\d+\.html?$")
+# The article text: div#zoom (fenced inside by ContentStart/ContentEnd metas)
+ARTICLE_BODY = '//*[@id="zoom"]'
 FINGERPRINTS = ("大汉网络", "大汉版通", "hanweb.com", "/module/web/jpage/", "jpage(")
 DATASTORE = re.compile(r"<datastore>(.*?)</datastore>", re.DOTALL | re.IGNORECASE)
 RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.DOTALL | re.IGNORECASE)

@@ -13,6 +13,11 @@ from crawler.layouts.base import PageRequest
 
 # An article: ./{YYYYMM}/t{YYYYMMDD}_{docid}.html (.shtml, .htm); Guangdong's content/post_{id}
 ARTICLE_URL = re.compile(r"/t\d{8}_\d+\.s?html?$|/content/(?:\d+/)*post_\d+\.html$")
+# The article text: div.TRS_Editor (often nested), div.TRS_UEDITOR, .trs_editor_view
+ARTICLE_BODY = (
+    '//*[contains(@class, "TRS_Editor") or contains(@class, "TRS_UEDITOR")'
+    ' or contains(@class, "trs_editor_view")]'
+)
 FINGERPRINTS = ("TRS_Editor", "createPageHTML", "_trs_", "trs_editor", "TRS_UEDITOR")
 CREATE_PAGE = re.compile(
     r"createPageHTML\(\s*['\"]?(\d+)['\"]?\s*,\s*['\"]?(\d+)['\"]?\s*,\s*['\"]([\w-]+)['\"]\s*,"
