@@ -6,7 +6,8 @@
    night their period is over, when every known page is asked for again conditionally (also
    what every night costs with `--refresh-days 0`). Bytes downloaded and WARC bytes added are
    set against the first crawl's (targets ≤ 10% and ≤ 5%), with the average over a week (six
-   nights of the first kind, one of the second). Three sets of portals:
+   nights of the first kind, one of the second: an upper bound, since each URL's period is
+   spread to 7–10.5 days). Three sets of portals:
    - the sample portals as the tests serve them (pages of 1.5 KB gzipped, few reports and a
      trap on every other page: a fixture, not a portal),
    - the same at real page sizes (benchmarks/realistic.py: every page dressed in the chrome of

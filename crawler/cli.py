@@ -100,9 +100,9 @@ def refresh_option(default: float) -> Callable[..., Any]:
         default=default,
         show_default=True,
         metavar="DAYS",
-        help="Known reports, attachments and articles fetched less than DAYS ago are not asked "
-        "for again, nor dead links; older ones are asked for conditionally (0: every run). "
-        "List pages are always fetched.",
+        help="Known reports, attachments and articles are not asked for again for DAYS to "
+        "1.5×DAYS after they were fetched (spread by URL, so they do not all come due on one "
+        "night), nor dead links; then conditionally (0: every run). List pages: every run.",
     )
 
 

@@ -12,6 +12,7 @@ a WARC `revisit` record instead of a second copy.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -83,8 +84,20 @@ def is_leaf(known: Known) -> bool:
     return known.document or is_article_url(known.url)
 
 
-def is_fresh(fetched_at: str | None, refresh: timedelta, now: datetime) -> bool:
-    """Fetched within the refresh period (a zero period never skips)."""
+def period_of(url: str, refresh: timedelta) -> timedelta:
+    """The URL's own refresh period: between 1 and 1.5 times the setting, fixed per URL.
+
+    Everything a first crawl found was fetched the same night; with one period for all, it
+    would all come due again on one night each week (a night ten times the usual size). Spread
+    by a hash of the URL, the re-checks take several nights and stay spread, and no page is
+    asked for sooner than the setting says.
+    """
+    spread = int.from_bytes(hashlib.blake2b(url.encode(), digest_size=2).digest(), "big")
+    return refresh * (1 + 0.5 * spread / 0xFFFF)
+
+
+def is_fresh(url: str, fetched_at: str | None, refresh: timedelta, now: datetime) -> bool:
+    """Fetched within the URL's refresh period (a zero period never skips)."""
     if not refresh or not fetched_at:
         return False
     try:
@@ -93,7 +106,7 @@ def is_fresh(fetched_at: str | None, refresh: timedelta, now: datetime) -> bool:
         return False
     if fetched.tzinfo is None:
         fetched = fetched.replace(tzinfo=UTC)
-    return now - fetched < refresh
+    return now - fetched < period_of(url, refresh)
 
 
 class IncrementalMiddleware:
@@ -139,7 +152,8 @@ class IncrementalMiddleware:
             return None
         stats = self.crawler.stats
         now = datetime.now(UTC)
-        if request.url in self.gone and is_fresh(self.gone[request.url], self.refresh, now):
+        dead_since = self.gone.get(request.url)
+        if dead_since and is_fresh(request.url, dead_since, self.refresh, now):
             stats.inc_value("incremental/skipped_dead")
             raise IgnoreRequest(f"dead link checked within the refresh period: {request.url}")
         known = self.known.get(request.url)
@@ -153,7 +167,8 @@ class IncrementalMiddleware:
             "offset": known.warc_record_offset,
         }
         asked_for = request.url == request.meta.get("portal")  # a start URL is always fetched
-        if is_leaf(known) and not asked_for and is_fresh(known.fetched_at, self.refresh, now):
+        fresh = is_fresh(request.url, known.fetched_at, self.refresh, now)
+        if is_leaf(known) and not asked_for and fresh:
             stats.inc_value("incremental/skipped_fresh")
             raise IgnoreRequest(f"fetched within the refresh period: {request.url}")
         if not self.may_ask_conditionally(request, known):

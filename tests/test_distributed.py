@@ -63,9 +63,11 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def workers(portals: SamplePortals, datas: list[Path], url: str, run: str) -> list[str]:
+def workers(
+    portals: SamplePortals, datas: list[Path], url: str, run: str, *options: str
+) -> list[str]:
     """Start one `nianbao crawl --redis` per data folder at once; their summary lines."""
-    command = [sys.executable, "-m", "crawler", "crawl", *portals.urls.values()]
+    command = [sys.executable, "-m", "crawler", "crawl", *portals.urls.values(), *options]
     started = [
         subprocess.Popen(
             [*command, "--data", str(data), "--redis", url, "--redis-run", run, *FAST],
@@ -152,9 +154,10 @@ def test_two_workers_share_one_crawl(redis_url: str, tmp_path: Path):
             assert set(got) == set(want), spec.path
             assert all(same_value(got[k][0], v) for k, (v, _raw) in want.items()), spec.path
 
-        # The next night is a new run: every report is reached again, none skipped as seen.
+        # The next night is a new run: every report is reached again, none skipped as seen
+        # (with no refresh period, so that known reports are asked for too).
         before = len(portals.log)
-        workers(portals, datas[:1], redis_url, "night-2")
+        workers(portals, datas[:1], redis_url, "night-2", "--refresh-days", "0")
         second_night = {(e.site, e.path) for e in portals.log[before:]}
     for spec in portals.portals.reports:
         assert (spec.site, spec.path) in second_night, spec.path

@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import pytest
 import sqlite_utils
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.incremental import is_fresh, period_of
 from crawler.portal_server import LogEntry, SamplePortals
 from crawler.sample_portals import ReportSpec, next_night
 from tests.helpers import (
@@ -387,3 +389,21 @@ def test_after_the_refresh_period_known_pages_are_checked_again(weekly: Nights):
     edited = weekly.portals.url("inhouse", weekly.changes["edited"].path)
     (report,) = weekly.db.query("select * from reports where url = ?", [edited])
     assert report["version"] == 2
+
+
+def test_refresh_periods_are_spread_by_url_and_never_shorter_than_the_setting():
+    week = timedelta(days=7)
+    urls = [f"http://www.example.gov.cn/art/2024/1/{n % 28 + 1}/art_1_{n}.html" for n in range(500)]
+    periods = [period_of(url, week) for url in urls]
+    assert all(week <= p <= 1.5 * week for p in periods)
+    assert periods == [period_of(url, week) for url in urls]  # fixed per URL
+    # Spread evenly: every half-day of the 3.5 days holds some of the 500.
+    buckets = {int((p - week) / timedelta(hours=12)) for p in periods}
+    assert buckets >= set(range(7))
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    url = urls[0]
+    fetched = lambda days: (now - timedelta(days=days)).isoformat()  # noqa: E731
+    assert is_fresh(url, fetched(6.9), week, now)
+    assert not is_fresh(url, fetched(10.6), week, now)
+    assert not is_fresh(url, fetched(0.1), timedelta(0), now)  # no period: always asked
+    assert not is_fresh(url, None, week, now) and not is_fresh(url, "yesterday", week, now)
