@@ -4,7 +4,7 @@ The sample pages carry only what the tests need (about 1.5 KB gzipped); a real l
 page carries 4–10 KB more of navigation, scripts and footer. The nightly archive cost (the WARC
 bytes of an unchanged crawl against the first) depends on that ratio, so it is also measured on
 pages of real size. The chrome is the markup of three article pages saved from gov.cn portals
-(`benchmarks/chrome/`, copied from shared/corpus/raw; see its MANIFEST for their sources): the
+(`tests/pages/`, copied from shared/corpus/raw; see its MANIFEST for their sources): the
 article body removed, links and frames made inert (the crawl must not wander into 404s) and
 headings demoted (they must not read as report titles). Everything else is kept byte for byte.
 """
@@ -18,7 +18,7 @@ import lxml.html
 from crawler.extract import decode_html
 from crawler.sample_portals import Page, Portals
 
-CHROME_DIR = Path(__file__).resolve().parent / "chrome"
+CHROME_DIR = Path(__file__).resolve().parent.parent / "tests" / "pages"
 CHROME = {  # sample portal -> a real page of the same CMS family
     "hanweb": "hanweb_jinan_gov_art.html",
     "trs": "trs_beijing_jw_art.html",

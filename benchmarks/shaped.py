@@ -18,9 +18,13 @@ nightly ratio: a PDF would make the first crawl far larger), dressed in real chr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from crawler.sample_portals import (
     HANWEB_FOOTER,
     Portals,
+    ReportSpec,
     Site,
     Style,
     generated_spec,
@@ -47,6 +51,33 @@ def publishers(county: str) -> dict[str, list[str]]:
     }
 
 
+@dataclass
+class Issue:
+    """One yearly report as a column lists it."""
+
+    organization: str
+    year: int
+    seed: int
+
+    @property
+    def date(self) -> str:
+        return f"{self.year + 1}-01-{self.seed % 28 + 1:02d}"
+
+
+def issues(publishers: list[str], first_seed: int) -> list[Issue]:
+    """Every publisher's report of every year, each with its own seed (its numbers, its date)."""
+    bodies = [(o, y) for o in publishers for y in YEARS]
+    return [Issue(o, y, first_seed + n) for n, (o, y) in enumerate(bodies, start=1)]
+
+
+def add_report(portals: Portals, site: Site, path: str, issue: Issue, render: Any) -> ReportSpec:
+    """The report of `issue` at `path`, rendered as the site's CMS renders an article."""
+    spec = generated_spec(site.name, path, issue.organization, issue.year, issue.seed)
+    site.html(path, render(spec))
+    portals.reports.append(spec)
+    return spec
+
+
 def build_hanweb(portals: Portals, county: str = "榆中县") -> Site:
     site = Site("hanweb")
     columns = {str(120 + 10 * n): name for n, name in enumerate(publishers(county))}
@@ -61,21 +92,20 @@ def build_hanweb(portals: Portals, county: str = "榆中县") -> Site:
         ),
     )
     style = Style(seed=4, word=True)
-    seed = 100
-    for column, name in columns.items():
+    for n, (column, name) in enumerate(columns.items()):
         records = []
-        for organization in publishers(county)[name]:
-            for year in YEARS:
-                seed += 1
-                path = f"/art/{year + 1}/1/{seed % 28 + 1}/art_{column}_{seed}.html"
-                spec = generated_spec("hanweb", path, organization, year, seed)
-                date = f"{year + 1}-01-{seed % 28 + 1:02d}"
-                site.html(
-                    path,
-                    hanweb_article(spec.title, report_body(spec, style), date, organization, name),
-                )
-                records.append((path, spec.title, date))
-                portals.reports.append(spec)
+        for issue in issues(publishers(county)[name], 100 + 100 * n):
+            path = f"/art/{issue.year + 1}/1/{issue.seed % 28 + 1}/art_{column}_{issue.seed}.html"
+            spec = add_report(
+                portals,
+                site,
+                path,
+                issue,
+                lambda spec, i=issue, c=name: hanweb_article(
+                    spec.title, report_body(spec, style), i.date, i.organization, c
+                ),
+            )
+            records.append((path, spec.title, issue.date))
         records.sort(key=lambda r: r[2], reverse=True)
         site.columns[column] = records
         site.html(f"/col/col{column}/index.html", jpage_column(column, name, records, 15))
@@ -92,31 +122,35 @@ def build_trs(portals: Portals, county: str = "临朐县") -> Site:
         page("政务公开", link_list([(f"./{s}/index.html", n) for n, s in slugs.items()])),
     )
     style = Style(seed=1)
-    seed = 500
-    for name, slug in slugs.items():
+    for n, (name, slug) in enumerate(slugs.items()):
         items = []
-        for organization in publishers(county)[name]:
-            for year in YEARS:
-                seed += 1
-                folder = f"{year + 1}01"
-                path = f"/zwgk/{slug}/{folder}/t{folder}{seed % 28 + 1:02d}_{seed}.html"
-                spec = generated_spec("trs", path, organization, year, seed)
-                date = f"{year + 1}-01-{seed % 28 + 1:02d}"
-                site.html(
-                    path,
-                    trs_article(spec.title, report_body(spec, style), date, organization, name),
-                )
-                items.append((f"./{folder}/{path.rsplit('/', 1)[1]}", spec.title))
-                portals.reports.append(spec)
-        lists = [items[i : i + TRS_PER_PAGE] for i in range(0, len(items), TRS_PER_PAGE)]
-        for n, chunk in enumerate(lists):
-            pager = (
-                f"<script>var countPage = {len(lists)};"
-                f'createPageHTML({len(lists)}, {n}, "index", "html");</script>'
+        for issue in issues(publishers(county)[name], 500 + 100 * n):
+            folder = f"{issue.year + 1}01"
+            file = f"t{folder}{issue.seed % 28 + 1:02d}_{issue.seed}.html"
+            spec = add_report(
+                portals,
+                site,
+                f"/zwgk/{slug}/{folder}/{file}",
+                issue,
+                lambda spec, i=issue, c=name: trs_article(
+                    spec.title, report_body(spec, style), i.date, i.organization, c
+                ),
             )
-            file = "index.html" if n == 0 else f"index_{n}.html"
-            site.html(f"/zwgk/{slug}/{file}", page(name, link_list(chunk) + pager))
+            items.append((f"./{folder}/{file}", spec.title))
+        write_trs_list(site, f"/zwgk/{slug}/", name, items)
     return site
+
+
+def write_trs_list(site: Site, folder: str, name: str, items: list[tuple[str, str]]) -> None:
+    """A TRS list of `items`, TRS_PER_PAGE links a page, paged only by createPageHTML."""
+    lists = [items[i : i + TRS_PER_PAGE] for i in range(0, len(items), TRS_PER_PAGE)]
+    for n, chunk in enumerate(lists):
+        pager = (
+            f"<script>var countPage = {len(lists)};"
+            f'createPageHTML({len(lists)}, {n}, "index", "html");</script>'
+        )
+        file = "index.html" if n == 0 else f"index_{n}.html"
+        site.html(f"{folder}{file}", page(name, link_list(chunk) + pager))
 
 
 def build_shaped() -> Portals:
