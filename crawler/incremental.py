@@ -152,8 +152,9 @@ class IncrementalMiddleware:
             return None
         stats = self.crawler.stats
         now = datetime.now(UTC)
+        asked_for = request.url == request.meta.get("portal")  # a start URL is always fetched
         dead_since = self.gone.get(request.url)
-        if dead_since and is_fresh(request.url, dead_since, self.refresh, now):
+        if dead_since and not asked_for and is_fresh(request.url, dead_since, self.refresh, now):
             stats.inc_value("incremental/skipped_dead")
             raise IgnoreRequest(f"dead link checked within the refresh period: {request.url}")
         known = self.known.get(request.url)
@@ -166,7 +167,6 @@ class IncrementalMiddleware:
             "filename": known.warc_filename,
             "offset": known.warc_record_offset,
         }
-        asked_for = request.url == request.meta.get("portal")  # a start URL is always fetched
         fresh = is_fresh(request.url, known.fetched_at, self.refresh, now)
         if is_leaf(known) and not asked_for and fresh:
             stats.inc_value("incremental/skipped_fresh")

@@ -407,3 +407,17 @@ def test_refresh_periods_are_spread_by_url_and_never_shorter_than_the_setting():
     assert not is_fresh(url, fetched(10.6), week, now)
     assert not is_fresh(url, fetched(0.1), timedelta(0), now)  # no period: always asked
     assert not is_fresh(url, None, week, now) and not is_fresh(url, "yesterday", week, now)
+
+
+def test_a_start_url_is_fetched_every_night_even_when_it_was_dead(tmp_path: Path):
+    """A portal whose home page answered 404 last night is asked again tonight (a dead link
+    found on a page waits out its period; a portal the user named does not)."""
+    data = tmp_path / "data"
+    with SamplePortals() as portals:
+        dead = portals.portals.not_found[0]
+        home = portals.url(dead["site"], dead["path"])
+        for _night in range(2):
+            result = nianbao("crawl", home, "--data", str(data), *FAST)
+            assert result.returncode in (0, 1), result.stderr[-2000:]
+        asked = [e for e in portals.log if (e.site, e.path) == (dead["site"], dead["path"])]
+    assert [e.status for e in asked] == [404, 404]
