@@ -70,10 +70,14 @@ def issues(publishers: list[str], first_seed: int) -> list[Issue]:
     return [Issue(o, y, first_seed + n) for n, (o, y) in enumerate(bodies, start=1)]
 
 
-def add_report(portals: Portals, site: Site, path: str, issue: Issue, render: Any) -> ReportSpec:
-    """The report of `issue` at `path`, rendered as the site's CMS renders an article."""
+def add_report(
+    portals: Portals, site: Site, path: str, issue: Issue, column: str, article: Any, style: Style
+) -> ReportSpec:
+    """The report of `issue` at `path`, as the site's CMS renders an article (`article`:
+    hanweb_article or trs_article)."""
     spec = generated_spec(site.name, path, issue.organization, issue.year, issue.seed)
-    site.html(path, render(spec))
+    body = report_body(spec, style)
+    site.html(path, article(spec.title, body, issue.date, issue.organization, column))
     portals.reports.append(spec)
     return spec
 
@@ -96,15 +100,7 @@ def build_hanweb(portals: Portals, county: str = "榆中县") -> Site:
         records = []
         for issue in issues(publishers(county)[name], 100 + 100 * n):
             path = f"/art/{issue.year + 1}/1/{issue.seed % 28 + 1}/art_{column}_{issue.seed}.html"
-            spec = add_report(
-                portals,
-                site,
-                path,
-                issue,
-                lambda spec, i=issue, c=name: hanweb_article(
-                    spec.title, report_body(spec, style), i.date, i.organization, c
-                ),
-            )
+            spec = add_report(portals, site, path, issue, name, hanweb_article, style)
             records.append((path, spec.title, issue.date))
         records.sort(key=lambda r: r[2], reverse=True)
         site.columns[column] = records
@@ -127,15 +123,8 @@ def build_trs(portals: Portals, county: str = "临朐县") -> Site:
         for issue in issues(publishers(county)[name], 500 + 100 * n):
             folder = f"{issue.year + 1}01"
             file = f"t{folder}{issue.seed % 28 + 1:02d}_{issue.seed}.html"
-            spec = add_report(
-                portals,
-                site,
-                f"/zwgk/{slug}/{folder}/{file}",
-                issue,
-                lambda spec, i=issue, c=name: trs_article(
-                    spec.title, report_body(spec, style), i.date, i.organization, c
-                ),
-            )
+            path = f"/zwgk/{slug}/{folder}/{file}"
+            spec = add_report(portals, site, path, issue, name, trs_article, style)
             items.append((f"./{folder}/{file}", spec.title))
         write_trs_list(site, f"/zwgk/{slug}/", name, items)
     return site

@@ -106,6 +106,14 @@ def refresh_option(default: float) -> Callable[..., Any]:
     )
 
 
+def crawl_defaults(refresh_days: float, max_pages: int) -> dict[str, Any]:
+    """The settings --refresh-days and --max-pages stand for (`-s` still overrides them)."""
+    defaults: dict[str, Any] = {"NIANBAO_REFRESH_DAYS": refresh_days}
+    if max_pages:
+        defaults["CLOSESPIDER_PAGECOUNT"] = max_pages
+    return defaults
+
+
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="nianbao")
 def cli() -> None:
@@ -178,9 +186,7 @@ def crawl(
 ) -> None:
     """The scheduled (nightly) job: find, archive and parse every annual report of the portals."""
     sites = [{"name": u, "url": u, "region": ""} for u in urls] or read_sites(sites_file)
-    defaults: dict[str, Any] = {"NIANBAO_REFRESH_DAYS": refresh_days}
-    if max_pages:
-        defaults["CLOSESPIDER_PAGECOUNT"] = max_pages
+    defaults = crawl_defaults(refresh_days, max_pages)
     if redis_url:
         defaults.update(distributed_settings(redis_url, redis_run))
     sys.exit(opts.run("crawl", "portals", {"sites": sites}, defaults))
@@ -193,10 +199,7 @@ def crawl(
 @common_options
 def harvest(url: str, max_pages: int, refresh_days: float, opts: RunOptions) -> None:
     """One-off harvest of one site: archive every in-scope page, process its reports."""
-    defaults: dict[str, Any] = {"NIANBAO_REFRESH_DAYS": refresh_days}
-    if max_pages:
-        defaults["CLOSESPIDER_PAGECOUNT"] = max_pages
-    sys.exit(opts.run("harvest", "site", {"url": url}, defaults))
+    sys.exit(opts.run("harvest", "site", {"url": url}, crawl_defaults(refresh_days, max_pages)))
 
 
 @cli.command()

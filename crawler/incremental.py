@@ -167,8 +167,11 @@ class IncrementalMiddleware:
             "filename": known.warc_filename,
             "offset": known.warc_record_offset,
         }
-        fresh = is_fresh(request.url, known.fetched_at, self.refresh, now)
-        if is_leaf(known) and not asked_for and fresh:
+        if (
+            is_leaf(known)
+            and not asked_for
+            and is_fresh(request.url, known.fetched_at, self.refresh, now)
+        ):
             stats.inc_value("incremental/skipped_fresh")
             raise IgnoreRequest(f"fetched within the refresh period: {request.url}")
         if not self.may_ask_conditionally(request, known):
