@@ -134,6 +134,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "version": int,
             "url": str,
             "payload_digest": str,
+            "content_key": str,
             "fetched_at": str,
             "warc_filename": str,
             "warc_record_offset": int,
@@ -144,6 +145,8 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db["report_versions"].create_index(["report_id"], if_not_exists=True)
+    if "content_key" not in db["report_versions"].columns_dict:
+        db["report_versions"].add_column("content_key", str)  # databases made before it
     db["attachments"].create(
         {
             "url": str,
@@ -270,6 +273,7 @@ def _save_report(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
             existing = {**host, "url": report["url"]}
     if existing is None:
         report["version"] = 1
+        report["last_seen"] = report.get("fetched_at")
         report.pop("id", None)
         report_id = db["reports"].insert(report, alter=True).last_pk
         _replace_cells(db, report_id, rows)
@@ -278,20 +282,22 @@ def _save_report(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
         _add_alias(db, report["url"], existing["id"])
         return SaveResult(report_id=existing["id"], duplicate_of=existing["id"])
     changed = existing["content_key"] != report["content_key"]
+    if changed and (report.get("fetched_at") or "") < (existing["fetched_at"] or ""):
+        # A capture from before the current version (an archive replayed into the database that
+        # already holds it): history, never a new version.
+        return _save_history(db, existing, report, rows)
+    last_seen = max(existing.get("last_seen") or "", report.get("fetched_at") or "") or None
     if not changed and existing.get("rows_digest") == report["rows_digest"]:
         # Seen again, parsed the same: only note when (the common case of a nightly run).
-        db.execute(
-            "update reports set last_seen = ? where id = ?",
-            [report.get("fetched_at"), existing["id"]],
-        )
+        db.execute("update reports set last_seen = ? where id = ?", [last_seen, existing["id"]])
         return SaveResult(report_id=existing["id"])
+    report["last_seen"] = last_seen
     if changed:
         _keep_version(db, existing)
         report["version"] = (existing["version"] or 1) + 1
     else:
         report["version"] = existing["version"] or 1
         # Unchanged content: keep pointing at the full capture, not at a revisit record.
-        report["last_seen"] = report.get("fetched_at")
         for key in ("warc_filename", "warc_record_offset", "payload_digest", "fetched_at"):
             report[key] = existing[key]
     db["reports"].update(existing["id"], report, alter=True)
@@ -341,6 +347,7 @@ def _keep_version(db: sqlite_utils.Database, existing: dict[str, Any]) -> None:
             "version": existing["version"] or 1,
             "url": existing["url"],
             "payload_digest": existing["payload_digest"],
+            "content_key": existing["content_key"],
             "fetched_at": existing["fetched_at"],
             "warc_filename": existing["warc_filename"],
             "warc_record_offset": existing["warc_record_offset"],
@@ -349,6 +356,61 @@ def _keep_version(db: sqlite_utils.Database, existing: dict[str, Any]) -> None:
             "checks": json.dumps(checks, ensure_ascii=False),
         }
     )
+
+
+def _save_history(
+    db: sqlite_utils.Database, existing: dict[str, Any], report: dict[str, Any], rows: Rows
+) -> SaveResult:
+    """An earlier version of a stored report, met again in an archive replayed.
+
+    A version already in the history (same content or same payload) takes the parser's latest
+    cells, so a parser improvement reaches old versions too; one the database never saw (a
+    worker's archive merged in) joins the history in date order.
+    """
+    version = {
+        "report_id": existing["id"],
+        "url": report["url"],
+        "payload_digest": report.get("payload_digest"),
+        "content_key": report["content_key"],
+        "fetched_at": report.get("fetched_at"),
+        "warc_filename": report.get("warc_filename"),
+        "warc_record_offset": report.get("warc_record_offset"),
+        "consistent": report.get("consistent"),
+        "cells": json.dumps([_as_stored(c) for c in rows.cells], ensure_ascii=False),
+        "checks": json.dumps(rows.checks, ensure_ascii=False),
+    }
+    known = _known_version(db, existing["id"], report)
+    if known is not None:
+        keep = ("cells", "checks", "consistent", "content_key")
+        db["report_versions"].update(known, {k: version[k] for k in keep})
+        return SaveResult(report_id=existing["id"])
+    db["report_versions"].insert({**version, "version": 0})
+    dated = db.query(
+        "select rowid from report_versions where report_id = ? order by fetched_at, version",
+        [existing["id"]],
+    )
+    for number, row in enumerate(list(dated), start=1):
+        db.execute("update report_versions set version = ? where rowid = ?", [number, row["rowid"]])
+    db.execute("update reports set version = version + 1 where id = ?", [existing["id"]])
+    return SaveResult(report_id=existing["id"])
+
+
+def _as_stored(cell: dict[str, Any]) -> dict[str, Any]:
+    """A cell as `report_cells` gives it back (values are REAL), so history reads the same
+    whether a version was kept from the table or from a replayed capture."""
+    value = cell["value"]
+    return {**cell, "value": None if value is None else float(value)}
+
+
+def _known_version(db: sqlite_utils.Database, report_id: int, report: dict[str, Any]) -> int | None:
+    """The rowid of the history entry holding this content (or this very payload), if any."""
+    for row in db.query(
+        "select rowid from report_versions where report_id = ? "
+        "and (content_key = ? or payload_digest = ?) order by version limit 1",
+        [report_id, report["content_key"], report.get("payload_digest")],
+    ):
+        return row["rowid"]
+    return None
 
 
 def _replace_cells(db: sqlite_utils.Database, report_id: int, rows: Rows) -> None:

@@ -11,6 +11,7 @@ articles and dead links are not asked for at all until their period is over, lis
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -293,6 +294,33 @@ def test_replay_of_three_nights_gives_the_same_reports_and_history(nights: Night
     history = "select url, version, payload_digest, cells from report_versions order by url"
     assert list(db.query(history)) == list(nights.db.query(history))
     assert db["report_versions"].count == 1
+
+
+def reports_and_history(db: sqlite_utils.Database) -> tuple:
+    reports = "select url, version, fetched_at, last_seen, payload_digest from reports order by url"
+    history = "select url, version, payload_digest, fetched_at, cells from report_versions"
+    return report_snapshot(db), list(db.query(reports)), list(db.query(history + " order by 1, 2"))
+
+
+def test_replaying_into_a_database_that_holds_the_archive_changes_nothing(
+    nights: Nights, tmp_path: Path
+):
+    """Twice into one database, and into the crawl's own: no version added, nothing moved."""
+    replayed = tmp_path / "replayed"
+    warc = str(nights.data / "warc")
+    for _ in range(2):
+        result = nianbao("replay", warc, "--data", str(replayed))
+        assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    twice = reports_and_history(sqlite_utils.Database(replayed / "nianbao.db"))
+    assert twice[2] == reports_and_history(nights.db)[2]
+    own = tmp_path / "own"
+    shutil.copytree(nights.data, own, ignore=shutil.ignore_patterns("*.lock"))
+    before = reports_and_history(sqlite_utils.Database(own / "nianbao.db"))
+    result = nianbao("replay", warc, "--data", str(own))
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    after = reports_and_history(sqlite_utils.Database(own / "nianbao.db"))
+    assert after == before
+    assert len(after[2]) == 1 and max(r["version"] for r in after[1]) == 2
 
 
 def test_reports_point_at_whole_responses(nights: Nights):

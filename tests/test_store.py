@@ -8,10 +8,14 @@ from crawler.store import Rows, open_db, save_rows, search
 
 
 def make_rows(
-    url: str, value: int = 37, text: str = "兰陵县人民政府2020年政府信息公开工作年度报告"
+    url: str,
+    value: int = 37,
+    text: str = "兰陵县人民政府2020年政府信息公开工作年度报告",
+    fetched_at: str = "2026-11-22T00:00:00Z",
+    digest: str | None = None,
 ) -> Rows:
     return Rows(
-        page={"url": url, "status": 200, "fetched_at": "2026-11-22T00:00:00Z"},
+        page={"url": url, "status": 200, "fetched_at": fetched_at},
         report={
             "url": url,
             "title": "兰陵县人民政府2020年政府信息公开工作年度报告",
@@ -21,7 +25,8 @@ def make_rows(
             "source_type": "html",
             "text": text,
             "consistent": 1,
-            "fetched_at": "2026-11-22T00:00:00Z",
+            "fetched_at": fetched_at,
+            "payload_digest": digest or f"sha1:{value}",
         },
         cells=[
             {
@@ -69,6 +74,62 @@ def test_edited_report_updates_cells_and_keeps_history(db):
     (version,) = list(db.query("select version, cells from report_versions"))
     assert version["version"] == 1 and '"value": 37' in version["cells"]
     assert next(db.query("select version from reports"))["version"] == 2
+
+
+def history(db) -> list[tuple]:
+    return [
+        (r["version"], r["fetched_at"], r["cells"].count(":"))
+        for r in db.query("select * from report_versions order by version")
+    ]
+
+
+def current(db) -> tuple:
+    report = next(db.query("select * from reports"))
+    values = sorted({r["value"] for r in db.query("select value from report_cells")})
+    return report["version"], report["fetched_at"], report["last_seen"], values
+
+
+NIGHTS = ["2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z", "2026-11-03T00:00:00Z"]
+URL = "http://x.gov.cn/a.html"
+
+
+def test_an_archive_saved_again_adds_no_version(db):
+    """Replaying a crawl's archive into its own database (or twice into one): no new history,
+    and the date last seen never goes back."""
+    archive = [make_rows(URL, 37, fetched_at=NIGHTS[0]), make_rows(URL, 38, fetched_at=NIGHTS[1])]
+    archive.append(make_rows(URL, 38, fetched_at=NIGHTS[2]))
+    for rows in archive:
+        save_rows(db, rows)
+    before = (history(db), current(db))
+    assert before[1] == (2, NIGHTS[1], NIGHTS[2], [38])
+    for rows in archive:
+        result = save_rows(db, rows)
+        assert not result.new and not result.changed
+        assert current(db)[2] == NIGHTS[2]
+    assert (history(db), current(db)) == before
+    assert [v[:2] for v in history(db)] == [(1, NIGHTS[0])]
+
+
+def test_an_old_version_parsed_anew_updates_its_history(db):
+    """A parser improvement reaches old versions: same payload, new reading, history updated."""
+    save_rows(db, make_rows(URL, 37, fetched_at=NIGHTS[0], digest="sha1:old"))
+    save_rows(db, make_rows(URL, 38, fetched_at=NIGHTS[1]))
+    save_rows(db, make_rows(URL, 36, fetched_at=NIGHTS[0], digest="sha1:old"))
+    (old,) = list(db.query("select version, cells from report_versions"))
+    assert old["version"] == 1 and '"value": 36' in old["cells"] and "37" not in old["cells"]
+    assert current(db) == (2, NIGHTS[1], NIGHTS[1], [38])
+
+
+def test_an_earlier_version_never_seen_joins_the_history_in_date_order(db):
+    """Merging another worker's archive that saw a version this database missed."""
+    save_rows(db, make_rows(URL, 37, fetched_at=NIGHTS[0]))
+    save_rows(db, make_rows(URL, 39, fetched_at=NIGHTS[2]))
+    result = save_rows(db, make_rows(URL, 38, fetched_at=NIGHTS[1]))
+    assert not result.new and not result.changed
+    versions = list(db.query("select version, fetched_at, cells from report_versions order by 1"))
+    assert [(v["version"], v["fetched_at"]) for v in versions] == [(1, NIGHTS[0]), (2, NIGHTS[1])]
+    assert '"value": 37' in versions[0]["cells"] and '"value": 38' in versions[1]["cells"]
+    assert current(db) == (3, NIGHTS[2], NIGHTS[2], [39])
 
 
 def test_same_report_under_two_urls_is_one_report(db):
