@@ -210,12 +210,21 @@ def harvest(url: str, max_pages: int, refresh_days: float, opts: RunOptions) -> 
     default=None,
     help="Processes that parse in parallel (default: one per core, at most 8; 1: none).",
 )
+@click.option(
+    "--reparse",
+    is_flag=True,
+    help="Parse every file again, even those this database holds under the same parser.",
+)
 @common_options
-def replay(paths: tuple[Path, ...], jobs: int | None, opts: RunOptions) -> None:
-    """Rebuild pages, reports, cells and checks from WARC files or folders alone."""
+def replay(paths: tuple[Path, ...], jobs: int | None, reparse: bool, opts: RunOptions) -> None:
+    """Rebuild pages, reports, cells and checks from WARC files or folders alone.
+
+    Files already replayed whole into this database, by the same parser, are read but not
+    parsed again; a parser change (or --reparse) parses everything.
+    """
     from crawler.replay import replay_paths
 
-    summary = replay_paths(list(paths), opts.paths, verbose=opts.verbose, jobs=jobs)
+    summary = replay_paths(list(paths), opts.paths, opts.verbose, jobs, reparse)
     for line in summary.lines():
         click.echo(line)
     sys.exit(summary.exit_status())

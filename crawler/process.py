@@ -7,8 +7,11 @@ the WARC of a crawl gives exactly the rows the crawl gave.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from crawler.attachments import AttachmentError, parse_attachment
@@ -19,6 +22,35 @@ from crawler.scope import is_report_title
 from crawler.store import Rows, SaveResult
 
 HTML_TYPES = {"text/html", "application/xhtml+xml", ""}
+
+# What decides the rows a capture gives: this code and the libraries it parses with.
+PARSING_CODE = ("process.py", "extract.py", "attachments.py", "scope.py", "store.py", "items.py")
+PARSING_CODE += ("replay.py", "report", "layouts", "../archive/reader.py")
+PARSING_LIBRARIES = ("trafilatura", "htmldate", "lxml", "parsel", "w3lib")
+PARSING_LIBRARIES += ("pdfplumber", "pdfminer.six", "python-docx", "openpyxl")
+
+
+@lru_cache(maxsize=1)
+def parser_fingerprint() -> str:
+    """A digest of the parsing code and library versions: rows made under the same fingerprint
+    are the rows a new parse would give, so a replay need not parse their records again.
+
+    Any edit to the parsing code changes it (a comment too: safe rather than clever).
+    """
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in PARSING_CODE:
+        path = here / name
+        sources = sorted([*path.rglob("*.py"), *path.rglob("*.json")]) if path.is_dir() else [path]
+        for source in sources:
+            digest.update(f"{source.relative_to(path.parent)}\0".encode() + source.read_bytes())
+    for library in PARSING_LIBRARIES:
+        try:
+            version = metadata.version(library)
+        except metadata.PackageNotFoundError:
+            version = "-"
+        digest.update(f"{library}={version}".encode())
+    return digest.hexdigest()[:16]
 
 
 def site_of(url: str) -> str:

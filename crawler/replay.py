@@ -5,6 +5,12 @@ capture order (the order one crawl wrote them; the folders of workers that crawl
 merged by date), so a replay gives the crawl's reports and cells; a revisit is resolved to the
 full record it refers to. Damaged records are reported and skipped, and so is a record the
 parser fails on (its page is kept). Parsing runs in worker processes; saving stays in order.
+
+A database remembers the WARC files replayed into it whole, with the parser's fingerprint: such
+a file is only read again (for the revisits of other files that refer to it), not parsed, until
+the parser changes. So a replay into the database that holds most of an archive (tonight's
+files of several workers merged into one dataset) costs what is new, and a parser improvement
+still reaches every record.
 """
 
 from __future__ import annotations
@@ -25,11 +31,11 @@ from archive.reader import iter_captures, read_record
 from crawler.extract import decode_html
 from crawler.items import Capture
 from crawler.layouts import page_links
-from crawler.process import outcome_keys, page_row, process_capture
+from crawler.process import outcome_keys, page_row, parser_fingerprint, process_capture
 from crawler.progress import progress_text
 from crawler.run import DataFolderLocked, DataPaths, Summary, data_lock
 from crawler.scope import canonical_url, is_attachment
-from crawler.store import Rows, now_iso, open_db, save_rows
+from crawler.store import Rows, held_files, mark_replayed, now_iso, open_db, save_rows
 
 logger = logging.getLogger(__name__)
 
@@ -129,14 +135,18 @@ def attachment_links(capture: Capture) -> dict[str, str]:
 
 
 def replay_paths(
-    paths: list[Path], data: DataPaths, verbose: bool = False, jobs: int | None = None
+    paths: list[Path],
+    data: DataPaths,
+    verbose: bool = False,
+    jobs: int | None = None,
+    reparse: bool = False,
 ) -> Summary:
     """Replay WARC files or folders into the data folder's database."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
     summary = Summary(command="replay", started=now_iso())
     try:
         with data_lock(data):
-            summary.stats = replay_into(paths, data.db, jobs)
+            summary.stats = replay_into(paths, data.db, jobs, reparse)
     except DataFolderLocked as exc:
         summary.stats = {"nianbao/errors/locked": 1}
         logger.error("%s", exc)
@@ -158,15 +168,19 @@ def default_jobs() -> int:
     return max(1, min(cores or 1, MAX_DEFAULT_JOBS))
 
 
-def replay_into(paths: list[Path], db_path: Path, jobs: int | None = None) -> dict[str, int]:
+def replay_into(
+    paths: list[Path], db_path: Path, jobs: int | None = None, reparse: bool = False
+) -> dict[str, int]:
     """Process every record of `paths` into the database; returns stats-style counts.
 
     Records are read, resolved and saved in write order by this process; the parsing between
-    (the costly part: trafilatura, pdfplumber) runs in `jobs` worker processes.
+    (the costly part: trafilatura, pdfplumber) runs in `jobs` worker processes. Files the
+    database already holds under this parser are read, not parsed, unless `reparse`.
     """
     db = open_db(db_path)
     errors: list[Any] = []
-    replay = Replay(db)
+    parser = parser_fingerprint()
+    replay = Replay(db, held=set() if reparse else held_files(db, parser))
     records = iter_captures(paths, errors=errors)
     try:
         with Workers(jobs or default_jobs()) as workers:
@@ -176,11 +190,15 @@ def replay_into(paths: list[Path], db_path: Path, jobs: int | None = None) -> di
                         replay.submit(record, workers)
             with db.atomic():
                 replay.finish()
+                damaged = {error.filename for error in errors}
+                whole = {f for f in replay.files - replay.failed if f[0] not in damaged}
+                mark_replayed(db, whole, parser)
     finally:
         db.close()
     for error in errors:
         logger.warning("skipped damaged WARC data: %s", error)
         replay.inc("nianbao/errors/warc_damaged")
+    replay.stats["replay/files_held"] = len(replay.seen_held)
     return replay.stats
 
 
@@ -233,18 +251,33 @@ class Workers:
         return future
 
 
-class Replay:
-    """One replay's state: the originals seen, which page links which attachment, the counts."""
+FileKey = tuple[str, int]  # a WARC file's name and size
 
-    def __init__(self, db: Any) -> None:
+
+class Replay:
+    """One replay's state: the originals seen, which page links which attachment, the counts,
+    the files the database already holds and the files replayed now."""
+
+    def __init__(self, db: Any, held: set[FileKey]) -> None:
         self.db = db
         self.stats: dict[str, int] = {}
         self.originals = Originals()
         # Attachment URL -> the report page linking it: the fallback when a WARC lost the
         # attachment's request record (and its Referer), so it still joins its article's report.
         self.linked_from: dict[str, str] = {}
-        self.pending: deque[tuple[Future, Capture, Located | None]] = deque()
+        self.pending: deque[tuple[Future, Capture, Located | None, FileKey]] = deque()
         self.started = self.last_progress = time.monotonic()
+        self.held = held
+        self.seen_held: set[FileKey] = set()
+        self.files: set[FileKey] = set()  # replayed now
+        self.failed: set[FileKey] = set()  # a record the parser failed on: not held whole
+        self.keys: dict[Path, FileKey] = {}
+
+    def file_key(self, record: Any) -> FileKey:
+        path = record.path
+        if path not in self.keys:
+            self.keys[path] = (path.name, path.stat().st_size) if path else (record.filename, -1)
+        return self.keys[path]
 
     def inc(self, key: str) -> None:
         self.stats[key] = self.stats.get(key, 0) + 1
@@ -252,31 +285,39 @@ class Replay:
     def submit(self, record: Any, workers: Workers) -> None:
         """Resolve one response or revisit record and hand its capture to the workers."""
         self.inc("replay/records")
-        original, where = None, None
+        original, where, key = None, None, self.file_key(record)
+        if record.record_type != "revisit":
+            where = self.originals.remember(record)
+        if key in self.held:
+            self.seen_held.add(key)
+            self.inc("replay/records_held")  # its rows are in the database already
+            return
+        self.files.add(key)
         if record.record_type == "revisit":
             original = self.originals.resolve(record)
             if original is None:
                 self.inc("nianbao/errors/revisit_unresolved")
-        else:
-            where = self.originals.remember(record)
         capture = capture_of(record, original)
-        self.pending.append((workers.analyse(capture), capture, where))
+        self.pending.append((workers.analyse(capture), capture, where, key))
         self.finish(keep=WINDOW)
 
     def finish(self, keep: int = 0) -> None:
         """Save, in write order, what the workers have done; wait while over `keep` are pending."""
         while self.pending and (len(self.pending) > keep or self.pending[0][0].done()):
-            future, capture, where = self.pending.popleft()
+            future, capture, where, key = self.pending.popleft()
             rows, links, error = future.result()
             if error is not None:
                 self.inc(f"nianbao/errors/process/{error}")
+                self.failed.add(key)  # replayed again next time, and reported again
                 where = None  # not known to be plain: its revisits are read and tried again
             self.save(capture, rows, where)
             self.linked_from.update(links)
 
     def save(self, capture: Capture, rows: Rows, where: Located | None) -> None:
         if rows.attachment is not None and rows.attachment["report_url"] is None:
-            article = self.linked_from.get(canonical_url(capture.url))
+            article = self.linked_from.get(canonical_url(capture.url)) or self.stored_article(
+                capture.url
+            )
             rows.attachment["report_url"] = article
             if rows.report is not None:
                 rows.report["article_url"] = article
@@ -287,6 +328,12 @@ class Replay:
         for key in outcome_keys(rows, result):
             self.inc(key)
         self.progress()
+
+    def stored_article(self, url: str) -> str | None:
+        """The article an attachment was joined to before (its page may be in a held file)."""
+        for row in self.db.query("select report_url from attachments where url = ?", [url]):
+            return row["report_url"]
+        return None
 
     def progress(self) -> None:
         """A log line every `PROGRESS_EVERY` seconds: a year of archive takes a while."""

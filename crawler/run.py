@@ -181,6 +181,18 @@ class Summary:
             f"inconsistent={self.count('nianbao/reports_inconsistent')} "
             f"attachments={self.count('nianbao/attachments')} "
             f"revisits={self.count('warc/revisits')} errors: {error_text}",
+            *self.held_lines(),
+        ]
+
+    def held_lines(self) -> list[str]:
+        """A replay's word on the files it did not parse again (their rows were there)."""
+        held = self.count("replay/files_held")
+        if not held:
+            return []
+        records = self.count("replay/records_held")
+        return [
+            f"nianbao replay: {held} WARC file(s) ({records} records) already in this database "
+            "under the same parser: read, not parsed again (--reparse parses them)"
         ]
 
     def record(self, db_path: Path, exit_status: int) -> None:

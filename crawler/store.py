@@ -186,6 +186,9 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         pk="id",
         if_not_exists=True,
     )
+    db["replayed_files"].create(
+        {"name": str, "size": int, "parser": str, "replayed_at": str}, pk="name", if_not_exists=True
+    )
     if "reports_fts" not in db.table_names():
         # unicode61 splits nothing in Chinese text; trigram finds any 3+ character phrase.
         db["reports"].enable_fts(["title", "text"], tokenize="trigram", create_triggers=True)
@@ -420,6 +423,21 @@ def _replace_cells(db: sqlite_utils.Database, report_id: int, rows: Rows) -> Non
         db["report_cells"].insert_all({**c, "report_id": report_id} for c in rows.cells)
     if rows.checks:
         db["report_checks"].insert_all({**c, "report_id": report_id} for c in rows.checks)
+
+
+def held_files(db: sqlite_utils.Database, parser: str) -> set[tuple[str, int]]:
+    """(name, size) of the WARC files whose every record this database holds, parsed by
+    `parser` (a replay of them would change nothing)."""
+    rows = db.query("select name, size from replayed_files where parser = ?", [parser])
+    return {(row["name"], row["size"]) for row in rows}
+
+
+def mark_replayed(db: sqlite_utils.Database, files: set[tuple[str, int]], parser: str) -> None:
+    """Note WARC files replayed whole into this database (a file rewritten later, as a repair
+    does, has another size and is replayed again)."""
+    when = now_iso()
+    rows = [{"name": n, "size": z, "parser": parser, "replayed_at": when} for n, z in files]
+    db["replayed_files"].upsert_all(rows, pk="name")
 
 
 def search(db: sqlite_utils.Database, phrase: str, limit: int = 20) -> list[dict[str, Any]]:

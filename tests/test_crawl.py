@@ -17,6 +17,7 @@ import pytest
 import sqlite_utils
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.reader import iter_captures
 from crawler.extract import decode_html
 from crawler.portal_server import SamplePortals
 from tests.helpers import (
@@ -192,12 +193,48 @@ def test_replay_gives_exactly_the_crawl(crawl: Crawl, tmp_path: Path, jobs: str)
 
 def test_replay_twice_is_idempotent(crawl: Crawl, tmp_path: Path):
     replayed = tmp_path / "replayed"
-    for _ in range(2):
-        assert nianbao("replay", str(crawl.data / "warc"), "--data", str(replayed)).returncode == 0
+    warc = str(crawl.data / "warc")
+    for options in ((), (), ("--reparse",)):
+        result = nianbao("replay", warc, "--data", str(replayed), *options)
+        assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+        db = sqlite_utils.Database(replayed / "nianbao.db")
+        assert report_snapshot(db) == report_snapshot(crawl.db)
+        assert db["report_versions"].count == 0
+
+
+def test_a_replay_parses_only_what_the_database_does_not_hold(
+    crawl: Crawl, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A file replayed whole before is read, not parsed, until the parser changes."""
+    from crawler import replay as replay_module
+
+    files = sorted((crawl.data / "warc").glob("*.warc.gz"))
+    replayed = tmp_path / "replayed"
+    first = nianbao("replay", *map(str, files), "--data", str(replayed))
+    assert first.returncode == 0 and "already in this database" not in first.stdout
     db = sqlite_utils.Database(replayed / "nianbao.db")
-    assert db["reports"].count == crawl.db["reports"].count
-    assert db["report_cells"].count == crawl.db["report_cells"].count
-    assert db["report_versions"].count == 0
+    (victim,) = db.query(
+        "select id, url from reports where id not in (select report_id from report_aliases) "
+        "order by url limit 1"
+    )
+    for table in ("report_cells", "report_checks"):
+        db[table].delete_where("report_id = ?", [victim["id"]])
+    db["reports"].delete(victim["id"])  # as if the parser had missed it
+    db.conn.commit()
+
+    again = nianbao("replay", *map(str, files), "--data", str(replayed))
+    assert again.returncode == 0, again.stdout + again.stderr[-3000:]
+    records = sum(1 for _ in iter_captures(files))
+    assert f"{len(files)} WARC file(s) ({records} records) already in this" in again.stdout
+    assert "pages=0 reports=0" in again.stdout
+    assert not db["reports"].count_where("url = ?", [victim["url"]]), "a held file was parsed"
+
+    # A changed parser parses everything again (as does --reparse): the cells are back.
+    monkeypatch.setattr(replay_module, "parser_fingerprint", lambda: "a-better-parser")
+    stats = replay_module.replay_into(files, replayed / "nianbao.db", jobs=1)
+    assert stats["replay/files_held"] == 0 and stats["replay/records"] == records
+    assert stats["nianbao/reports_new"] == 1
+    assert report_snapshot(db) == report_snapshot(crawl.db)
 
 
 def test_replay_joins_attachments_to_their_article_without_request_records(
@@ -272,6 +309,11 @@ def test_replay_reports_damage_and_processes_the_rest(crawl: Crawl, tmp_path: Pa
         (a,) = crawl.db.query("select id from reports where url = ?", [url])
         (b,) = db.query("select id from reports where url = ?", [url])
         assert stored_cells(db, b["id"]) == stored_cells(crawl.db, a["id"]), url
+    # A damaged file is never taken as held: the next replay reads it whole and reports again.
+    again = nianbao("replay", str(damaged_dir), "--data", str(replayed))
+    assert "warc_damaged=2" in again.stdout, again.stdout
+    counts = re.search(r"pages=\d+ reports=\d+", result.stdout)
+    assert counts and counts.group() in again.stdout, (result.stdout, again.stdout)
 
 
 @pytest.mark.skipif(

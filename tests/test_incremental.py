@@ -323,6 +323,25 @@ def test_replaying_into_a_database_that_holds_the_archive_changes_nothing(
     assert len(after[2]) == 1 and max(r["version"] for r in after[1]) == 2
 
 
+def test_replaying_night_by_night_into_one_database_parses_each_night_once(
+    nights: Nights, tmp_path: Path
+):
+    """The nightly merge: after each night, the whole archive replayed into one database.
+    Earlier nights' files are held (read, not parsed); the end is the crawl's own dataset."""
+    merged = tmp_path / "merged"
+    files: list[Path] = []
+    for number, night in enumerate(nights.nights):
+        result = nianbao("replay", *map(str, files + night.warcs), "--data", str(merged))
+        assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+        held = f"{len(files)} WARC file(s)" in result.stdout
+        assert held == bool(number), result.stdout
+        new_pages = len([r for r in night.records() if r[0] in ("response", "revisit")])
+        assert f"pages={new_pages} " in result.stdout, (new_pages, result.stdout)
+        files += night.warcs
+    db = sqlite_utils.Database(merged / "nianbao.db")
+    assert reports_and_history(db) == reports_and_history(nights.db)
+
+
 def test_reports_point_at_whole_responses(nights: Nights):
     """After revisits, every report and page still reads back its payload from the archive."""
     for table in ("reports", "pages"):
