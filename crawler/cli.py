@@ -16,7 +16,6 @@ from typing import Any
 import click
 
 from crawler import __version__
-from crawler.distributed import distributed_settings
 from crawler.run import EXIT_FAILED, EXIT_USAGE, DataPaths, run_spider
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -188,6 +187,8 @@ def crawl(
     sites = [{"name": u, "url": u, "region": ""} for u in urls] or read_sites(sites_file)
     defaults = crawl_defaults(refresh_days, max_pages)
     if redis_url:
+        from crawler.distributed import distributed_settings
+
         defaults.update(distributed_settings(redis_url, redis_run))
     sys.exit(opts.run("crawl", "portals", {"sites": sites}, defaults))
 

@@ -11,11 +11,9 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
-from scrapy import signals
-from twisted.internet import task
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # Scrapy and Twisted only for the extension: replay uses progress_text alone
     from scrapy.crawler import Crawler
+    from twisted.internet import task
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +42,8 @@ class Progress:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Progress:
+        from scrapy import signals
+
         interval = crawler.settings.getfloat("NIANBAO_PROGRESS_INTERVAL", 30.0)
         ext = cls(crawler, sys.stderr, interval)
         crawler.signals.connect(ext.opened, signal=signals.spider_opened)
@@ -52,6 +52,8 @@ class Progress:
 
     def opened(self, spider: Any = None) -> None:
         self.started = time.monotonic()
+        from twisted.internet import task
+
         self.loop = task.LoopingCall(self.show)
         self.loop.start(self.interval, now=False)
 

@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from scrapy.settings import Settings
-from scrapy.utils.project import get_project_settings
+from typing import TYPE_CHECKING, Any
 
 from crawler.store import now_iso, open_db
+
+if TYPE_CHECKING:  # Scrapy is loaded only by the commands that crawl: replay starts faster
+    from scrapy.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
@@ -90,6 +90,8 @@ def build_settings(
     log_file: str | None = None,
 ) -> Settings:
     """Project settings with the data folder and command-line choices at 'cmdline' priority."""
+    from scrapy.utils.project import get_project_settings
+
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     settings = get_project_settings()
     values: dict[str, Any] = {
