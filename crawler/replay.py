@@ -270,7 +270,7 @@ class Replay:
         self.held = held
         self.seen_held: set[FileKey] = set()
         self.files: set[FileKey] = set()  # replayed now
-        self.failed: set[FileKey] = set()  # a record the parser failed on: not held whole
+        self.failed: set[FileKey] = set()  # a record failed or unresolved: not held whole
         self.keys: dict[Path, FileKey] = {}
 
     def file_key(self, record: Any) -> FileKey:
@@ -297,6 +297,7 @@ class Replay:
             original = self.originals.resolve(record)
             if original is None:
                 self.inc("nianbao/errors/revisit_unresolved")
+                self.failed.add(key)  # its original may come with a later replay
         capture = capture_of(record, original)
         self.pending.append((workers.analyse(capture), capture, where, key))
         self.finish(keep=WINDOW)

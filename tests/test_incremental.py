@@ -342,6 +342,22 @@ def test_replaying_night_by_night_into_one_database_parses_each_night_once(
     assert reports_and_history(db) == reports_and_history(nights.db)
 
 
+def test_a_file_replayed_without_the_originals_of_its_revisits_is_replayed_again(
+    nights: Nights, tmp_path: Path
+):
+    """Night 3 alone is nearly all revisits whose originals are in earlier files: they cannot
+    be resolved, so the file is not taken as held, and a replay of the whole archive later
+    resolves them (the reports' last_seen is night 3's)."""
+    data = tmp_path / "partial"
+    alone = nianbao("replay", *map(str, nights.nights[2].warcs), "--data", str(data))
+    assert "revisit_unresolved=" in alone.stdout, alone.stdout
+    whole = nianbao("replay", str(nights.data / "warc"), "--data", str(data))
+    assert whole.returncode == 0, whole.stdout + whole.stderr[-3000:]
+    assert "already in this database" not in whole.stdout, whole.stdout
+    db = sqlite_utils.Database(data / "nianbao.db")
+    assert reports_and_history(db)[:2] == reports_and_history(nights.db)[:2]
+
+
 def test_reports_point_at_whole_responses(nights: Nights):
     """After revisits, every report and page still reads back its payload from the archive."""
     for table in ("reports", "pages"):
