@@ -7,6 +7,10 @@ across nights would make every night after the first find nothing: every URL alr
 The keys expire a few days after a worker finishes, so runs do not pile up in Redis. Politeness
 holds across machines too: `HostSlots` keeps the per-host limit for all the run's workers.
 
+A worker that runs out of work stays while another worker of the run is still busy
+(`WaitForPeers`): the shared queue is empty for a moment whenever the pages that will fill it are
+still being fetched, and a worker started late finds it so at once.
+
 Each worker keeps its own --data (its own WARCs and database); `nianbao replay` over all the
 workers' WARC folders merges them into one dataset.
 """
@@ -21,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import DontCloseSpider, NotConfigured
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -144,3 +148,77 @@ class HostSlots:
         held = request.meta.pop("host_slot", None)
         if held is not None:
             self.server.eval(RELEASE, 1, *held)
+
+
+PEER_BEAT = 2.0  # seconds between a busy worker's heartbeats
+PEER_ALIVE = 10  # seconds a heartbeat counts: a worker killed mid-run holds the others this long
+
+
+class WaitForPeers:
+    """Extension: an idle worker does not stop while another worker of its run is busy.
+
+    Each busy worker keeps a short-lived key alive (`nianbao:RUN:portals:busy:ID`). An idle
+    worker drops its own key and, while any other is left, stays open: Scrapy asks it again every
+    few seconds, and it takes whatever reaches the shared queue meanwhile. The last worker to run
+    out of work ends the run for all. Redis unreachable: the worker stops as it would alone.
+    """
+
+    def __init__(self, crawler: Crawler, server: Any, prefix: str) -> None:
+        self.crawler = crawler
+        self.server = server
+        self.key = f"{prefix}:busy:{uuid.uuid4().hex}"
+        self.pattern = f"{prefix}:busy:*"
+        self.beat_task: Any = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WaitForPeers:
+        settings = crawler.settings
+        if not settings.get("REDIS_URL"):
+            raise NotConfigured
+        from scrapy_redis.connection import get_redis_from_settings
+
+        prefix = settings.get("NIANBAO_RUN_KEY", "nianbao:%(spider)s")
+        spider = getattr(crawler.spidercls, "name", "spider")
+        extension = cls(crawler, get_redis_from_settings(settings), prefix % {"spider": spider})
+        crawler.signals.connect(extension.opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.idle, signal=signals.spider_idle)
+        crawler.signals.connect(extension.closed, signal=signals.spider_closed)
+        crawler.signals.connect(extension.working, signal=signals.response_received)
+        return extension
+
+    def opened(self, spider: Any) -> None:
+        from twisted.internet import task
+
+        self.working()
+        self.beat_task = task.LoopingCall(self.beat)
+        self.beat_task.start(PEER_BEAT, now=False)
+
+    def beat(self) -> None:
+        engine = self.crawler.engine
+        if engine is not None and not engine.spider_is_idle():
+            self.working()
+
+    def working(self, **_: Any) -> None:
+        try:
+            self.server.set(self.key, 1, ex=PEER_ALIVE)
+        except Exception as exc:  # Redis gone: the scheduler will say so louder
+            logger.debug("could not mark this worker busy: %s", exc)
+
+    def idle(self, spider: Any) -> None:
+        try:
+            self.server.delete(self.key)
+            busy = next(iter(self.server.scan_iter(match=self.pattern, count=1000)), None)
+        except Exception as exc:
+            logger.warning("could not ask Redis for busy workers, stopping: %s", exc)
+            return
+        if busy is not None:
+            logger.debug("out of work, waiting for the run's other workers")
+            raise DontCloseSpider
+
+    def closed(self, spider: Any) -> None:
+        if self.beat_task is not None and self.beat_task.running:
+            self.beat_task.stop()
+        try:
+            self.server.delete(self.key)
+        except Exception as exc:
+            logger.debug("could not clear this worker's busy mark: %s", exc)

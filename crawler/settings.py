@@ -64,6 +64,7 @@ EXTENSIONS = {
     "archive.extension.WarcArchiver": 100,
     "crawler.progress.Progress": 500,
     "crawler.distributed.ExpireRunKeys": 900,  # only with --redis (REDIS_URL set)
+    "crawler.distributed.WaitForPeers": 910,  # only with --redis
 }
 
 ITEM_PIPELINES = {

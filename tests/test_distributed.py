@@ -22,6 +22,7 @@ import redis
 import sqlite_utils
 
 from crawler.portal_server import SamplePortals
+from crawler.sample_portals import Portals, Site, link_list, page
 from tests.helpers import (
     FAST,
     ROOT,
@@ -161,3 +162,55 @@ def test_two_workers_share_one_crawl(redis_url: str, tmp_path: Path):
         second_night = {(e.site, e.path) for e in portals.log[before:]}
     for spec in portals.portals.reports:
         assert (spec.site, spec.path) in second_night, spec.path
+
+
+def chain_portal(lists: int) -> Portals:
+    """A portal whose report column is one chain of list pages, each naming only the next: the
+    shared queue is empty whenever the one page in flight has not been answered yet."""
+    site = Site("chain")
+    site.html("/", page("链城县人民政府", link_list([("/nb/index.html", "政府信息公开年报")])))
+    for number in range(lists):
+        here = "/nb/index.html" if number == 0 else f"/nb/index_{number}.html"
+        following = f"<a href='/nb/index_{number + 1}.html'>下一页</a>"
+        following = following if number < lists - 1 else ""
+        site.html(here, page("政府信息公开年报", f"<p>第{number + 1}页</p>{following}"))
+    return Portals({"chain": site}, [], [], [], [], [], [])
+
+
+def test_a_worker_out_of_work_waits_while_another_is_busy(redis_url: str, tmp_path: Path):
+    """Worker B joins late: every start page is already seen and the queue is empty, while A
+    still walks the chain. B must stay until the run is done, not stop at once."""
+    lists = 16
+    with SamplePortals(latency=0.5, portals=chain_portal(lists)) as portals:
+        command = [sys.executable, "-m", "crawler", "crawl", *portals.urls.values(), *FAST]
+        command += ["--redis", redis_url, "--redis-run", "chain"]
+
+        def start(name: str) -> subprocess.Popen[str]:
+            return subprocess.Popen(
+                [*command, "--data", str(tmp_path / name)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+            )
+
+        first = start("worker-a")
+        deadline = time.monotonic() + 120
+        while not any(e.path == "/nb/index.html" for e in portals.log):
+            assert first.poll() is None and time.monotonic() < deadline, "worker A never started"
+            time.sleep(0.05)
+        second = start("worker-b")
+        while second.poll() is None:
+            assert time.monotonic() < deadline, "worker B never stopped"
+            time.sleep(0.05)
+        asked_when_b_stopped = len(portals.log)
+        out, err = first.communicate(timeout=120)
+        assert first.returncode == 0, out[-2000:] + err[-3000:]
+        out, err = second.communicate(timeout=10)
+        assert second.returncode == 0, out[-2000:] + err[-3000:]
+        asked = [e.path for e in portals.log if e.path != "/robots.txt"]
+    chain = ["/nb/index.html", *(f"/nb/index_{n}.html" for n in range(1, lists))]
+    assert [p for p in asked if p.startswith("/nb/")] == chain  # all of it, each page once
+    assert asked_when_b_stopped == len(portals.log), "B stopped while A was still crawling"
+    client = redis.Redis.from_url(redis_url)
+    assert not list(client.scan_iter(match="nianbao:chain:portals:busy:*"))
