@@ -274,9 +274,10 @@ class Replay:
         self.keys: dict[Path, FileKey] = {}
 
     def file_key(self, record: Any) -> FileKey:
+        """The (name, size) of the file a record was read from (its size taken once)."""
         path = record.path
         if path not in self.keys:
-            self.keys[path] = (path.name, path.stat().st_size) if path else (record.filename, -1)
+            self.keys[path] = (path.name, path.stat().st_size)
         return self.keys[path]
 
     def inc(self, key: str) -> None:
