@@ -292,6 +292,7 @@ class Replay:
         if key in self.held:
             self.seen_held.add(key)
             self.inc("replay/records_held")  # its rows are in the database already
+            self.progress()
             return
         self.files.add(key)
         if record.record_type == "revisit":
@@ -342,4 +343,10 @@ class Replay:
         now = time.monotonic()
         if now - self.last_progress >= PROGRESS_EVERY:
             self.last_progress = now
-            logger.info("replay: %s", progress_text(self.stats, now - self.started))
+            held = self.stats.get("replay/records_held", 0)
+            logger.info(
+                "replay: records read %d (held %d)  %s",
+                self.stats.get("replay/records", 0),
+                held,
+                progress_text(self.stats, now - self.started),
+            )
