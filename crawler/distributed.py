@@ -87,6 +87,20 @@ class ExpireRunKeys:
             logger.warning("could not set the run's Redis keys to expire: %s", exc)
 
 
+def run_redis(crawler: Crawler) -> tuple[Any, str]:
+    """The Redis connection and the key prefix of this crawler's run (`nianbao:RUN:SPIDER`).
+
+    Raises NotConfigured without --redis, so the components built on it stay off."""
+    settings = crawler.settings
+    if not settings.get("REDIS_URL"):
+        raise NotConfigured
+    from scrapy_redis.connection import get_redis_from_settings
+
+    prefix = settings.get("NIANBAO_RUN_KEY", "nianbao:%(spider)s")
+    spider = getattr(crawler.spidercls, "name", "spider")
+    return get_redis_from_settings(settings), prefix % {"spider": spider}
+
+
 RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 
 
@@ -109,19 +123,14 @@ class HostSlots:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> HostSlots:
+        server, prefix = run_redis(crawler)
         settings = crawler.settings
-        if not settings.get("REDIS_URL"):
-            raise NotConfigured
-        from scrapy_redis.connection import get_redis_from_settings
-
-        prefix = settings.get("NIANBAO_RUN_KEY", "nianbao:%(spider)s")
-        spider = getattr(crawler.spidercls, "name", "spider")
         waits = settings.getfloat("DOWNLOAD_TIMEOUT", 180) + settings.getfloat(
             "AUTOTHROTTLE_MAX_DELAY", 60
         )
         return cls(
-            get_redis_from_settings(settings),
-            prefix % {"spider": spider},
+            server,
+            prefix,
             max(1, settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 2)),
             int((waits + 60) * 1000),
         )
@@ -172,18 +181,10 @@ class WaitForPeers:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WaitForPeers:
-        settings = crawler.settings
-        if not settings.get("REDIS_URL"):
-            raise NotConfigured
-        from scrapy_redis.connection import get_redis_from_settings
-
-        prefix = settings.get("NIANBAO_RUN_KEY", "nianbao:%(spider)s")
-        spider = getattr(crawler.spidercls, "name", "spider")
-        extension = cls(crawler, get_redis_from_settings(settings), prefix % {"spider": spider})
+        extension = cls(crawler, *run_redis(crawler))
         crawler.signals.connect(extension.opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.idle, signal=signals.spider_idle)
         crawler.signals.connect(extension.closed, signal=signals.spider_closed)
-        crawler.signals.connect(extension.working, signal=signals.response_received)
         return extension
 
     def opened(self, spider: Any) -> None:
@@ -194,11 +195,12 @@ class WaitForPeers:
         self.beat_task.start(PEER_BEAT, now=False)
 
     def beat(self) -> None:
+        """Every PEER_BEAT seconds while there is work (no Redis call per response)."""
         engine = self.crawler.engine
         if engine is not None and not engine.spider_is_idle():
             self.working()
 
-    def working(self, **_: Any) -> None:
+    def working(self) -> None:
         try:
             self.server.set(self.key, 1, ex=PEER_ALIVE)
         except Exception as exc:  # Redis gone: the scheduler will say so louder

@@ -343,10 +343,9 @@ class Replay:
         now = time.monotonic()
         if now - self.last_progress >= PROGRESS_EVERY:
             self.last_progress = now
-            held = self.stats.get("replay/records_held", 0)
             logger.info(
                 "replay: records read %d (held %d)  %s",
                 self.stats.get("replay/records", 0),
-                held,
+                self.stats.get("replay/records_held", 0),
                 progress_text(self.stats, now - self.started),
             )
