@@ -70,38 +70,47 @@ def read_record(path: Path, offset: int) -> ArchivedRecord | None:
 
 
 def iter_captures(
-    paths: list[Path] | Path, errors: list[ReadError] | None = None
+    paths: list[Path] | Path,
+    errors: list[ReadError] | None = None,
+    ended: list[Path] | None = None,
 ) -> Iterator[ArchivedRecord]:
     """Every response and revisit record under `paths` (files or folders), in capture order.
 
     One crawl's files follow each other, but the folders of workers that crawled together
     (`--redis`) overlap in time: their records are merged by date, so an article is always met
     before the attachment another worker fetched from its link. A file is opened only when its
-    first record is due, so a year of nightly files is not held open at once.
+    first record is due, so a year of nightly files is not held open at once. Damage goes to
+    `errors`; each file read to its end goes to `ended` once its last record has been taken.
     """
     errors = errors if errors is not None else []
+    ended = ended if ended is not None else []
     files = warc_files(paths if isinstance(paths, list) else [paths])
     waiting = deque(sorted((_started(p), p.name, p) for p in files))
-    heap: list[tuple[str, int, ArchivedRecord, Iterator[ArchivedRecord]]] = []
+    heap: list[tuple[str, int, ArchivedRecord, Iterator[ArchivedRecord], Path]] = []
     order = count()
 
     def open_next() -> None:
         _, _, path = waiting.popleft()
         records = _iter_file(path, errors)
         first = next(records, None)
-        if first is not None:
-            heapq.heappush(heap, (_date_key(first.date), next(order), first, records))
+        if first is None:
+            ended.append(path)
+        else:
+            heapq.heappush(heap, (_date_key(first.date), next(order), first, records, path))
 
     while waiting or heap:
         while waiting and (not heap or waiting[0][0] <= heap[0][0]):
             open_next()
         if not heap:
             continue
-        _, _, record, records = heapq.heappop(heap)
+        _, _, record, records, path = heapq.heappop(heap)
         yield record
         following = next(records, None)
-        if following is not None:
-            heapq.heappush(heap, (_date_key(following.date), next(order), following, records))
+        if following is None:
+            ended.append(path)
+        else:
+            entry = (_date_key(following.date), next(order), following, records, path)
+            heapq.heappush(heap, entry)
 
 
 NAME_TIME = re.compile(r"-(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{0,6})\d*-")

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
-from collections import deque
-from collections.abc import Iterable
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from multiprocessing import get_context
@@ -145,13 +148,30 @@ def replay_paths(
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
     summary = Summary(command="replay", started=now_iso())
     try:
-        with data_lock(data):
+        with data_lock(data), sigterm_as_interrupt():
             summary.stats = replay_into(paths, data.db, jobs, reparse)
     except DataFolderLocked as exc:
         summary.stats = {"nianbao/errors/locked": 1}
         logger.error("%s", exc)
     summary.ended = now_iso()
     return summary
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (systemd, `kill`) stops a replay as Ctrl-C does: cleanly, between records."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 BATCH = 500  # records per transaction
@@ -175,27 +195,33 @@ def replay_into(
 
     Records are read, resolved and saved in write order by this process; the parsing between
     (the costly part: trafilatura, pdfplumber) runs in `jobs` worker processes. Files the
-    database already holds under this parser are read, not parsed, unless `reparse`.
+    database already holds under this parser are read, not parsed, unless `reparse`. Each file
+    is noted as held in the transaction that saves its last rows, so a replay stopped midway
+    (SIGINT, a crash, `kill -9`) goes on where it stopped when run again.
     """
     db = open_db(db_path)
-    errors: list[Any] = []
     parser = parser_fingerprint()
-    replay = Replay(db, held=set() if reparse else held_files(db, parser))
-    records = iter_captures(paths, errors=errors)
+    replay = Replay(db, held=set() if reparse else held_files(db, parser), parser=parser)
+    records = iter_captures(paths, errors=replay.errors, ended=replay.ended)
     try:
         with Workers(jobs or default_jobs()) as workers:
             while batch := list(islice(records, BATCH)):
                 with db.atomic():  # a commit per batch: one per record cost more than parsing
                     for record in batch:
                         replay.submit(record, workers)
+                    replay.note_whole_files()
             with db.atomic():
                 replay.finish()
-                damaged = {error.filename for error in errors}
-                whole = {f for f in replay.files - replay.failed if f[0] not in damaged}
-                mark_replayed(db, whole, parser)
+                replay.note_whole_files()
+    except KeyboardInterrupt:  # the batch in hand is rolled back; the files noted stay noted
+        replay.stats["finish_reason"] = "shutdown"
+        logger.warning(
+            "replay stopped: %d file(s) were saved whole and are noted; run it again to go on",
+            replay.stats.get("replay/files_saved", 0),
+        )
     finally:
         db.close()
-    for error in errors:
+    for error in replay.errors:
         logger.warning("skipped damaged WARC data: %s", error)
         replay.inc("nianbao/errors/warc_damaged")
     replay.stats["replay/files_held"] = len(replay.seen_held)
@@ -236,7 +262,9 @@ class Workers:
 
     def __enter__(self) -> Workers:
         if self.jobs > 1:
-            self.pool = ProcessPoolExecutor(self.jobs, mp_context=get_context("fork"))
+            self.pool = ProcessPoolExecutor(
+                self.jobs, mp_context=get_context("fork"), initializer=leave_signals_to_parent
+            )
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -251,6 +279,12 @@ class Workers:
         return future
 
 
+def leave_signals_to_parent() -> None:
+    """A worker ignores Ctrl-C and dies of SIGTERM: the replaying process decides how to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 FileKey = tuple[str, int]  # a WARC file's name and size
 
 
@@ -258,8 +292,9 @@ class Replay:
     """One replay's state: the originals seen, which page links which attachment, the counts,
     the files the database already holds and the files replayed now."""
 
-    def __init__(self, db: Any, held: set[FileKey]) -> None:
+    def __init__(self, db: Any, held: set[FileKey], parser: str) -> None:
         self.db = db
+        self.parser = parser
         self.stats: dict[str, int] = {}
         self.originals = Originals()
         # Attachment URL -> the report page linking it: the fallback when a WARC lost the
@@ -269,9 +304,11 @@ class Replay:
         self.started = self.last_progress = time.monotonic()
         self.held = held
         self.seen_held: set[FileKey] = set()
-        self.files: set[FileKey] = set()  # replayed now
         self.failed: set[FileKey] = set()  # a record failed or unresolved: not held whole
         self.keys: dict[Path, FileKey] = {}
+        self.errors: list[Any] = []  # damage met by the reader
+        self.ended: list[Path] = []  # files the reader has read to their end
+        self.unsaved: Counter[FileKey] = Counter()  # records handed to the workers, not saved
 
     def file_key(self, record: Any) -> FileKey:
         """The (name, size) of the file a record was read from (its size taken once)."""
@@ -294,7 +331,6 @@ class Replay:
             self.inc("replay/records_held")  # its rows are in the database already
             self.progress()
             return
-        self.files.add(key)
         if record.record_type == "revisit":
             original = self.originals.resolve(record)
             if original is None:
@@ -302,6 +338,7 @@ class Replay:
                 self.failed.add(key)  # its original may come with a later replay
         capture = capture_of(record, original)
         self.pending.append((workers.analyse(capture), capture, where, key))
+        self.unsaved[key] += 1
         self.finish(keep=WINDOW)
 
     def finish(self, keep: int = 0) -> None:
@@ -315,6 +352,28 @@ class Replay:
                 where = None  # not known to be plain: its revisits are read and tried again
             self.save(capture, rows, where)
             self.linked_from.update(links)
+            self.unsaved[key] -= 1
+
+    def note_whole_files(self) -> None:
+        """Note as held the files read to their end, unless a record of theirs was damaged,
+        failed or unresolved (those are replayed again, and reported again).
+
+        Called before each commit, so a file is noted with its last rows. The records of an
+        ended file still with the workers are waited for (once per file: cheap).
+        """
+        ended = [self.keys[path] for path in self.ended if path in self.keys]
+        self.ended.clear()
+        if any(self.unsaved[key] for key in ended):
+            self.finish()
+        damaged = {error.filename for error in self.errors}
+        whole = {
+            key
+            for key in ended
+            if key not in self.held and key not in self.failed and key[0] not in damaged
+        }
+        if whole:
+            mark_replayed(self.db, whole, self.parser)
+            self.stats["replay/files_saved"] = self.stats.get("replay/files_saved", 0) + len(whole)
 
     def save(self, capture: Capture, rows: Rows, where: Located | None) -> None:
         if rows.attachment is not None and rows.attachment["report_url"] is None:

@@ -11,7 +11,9 @@ articles and dead links are not asked for at all until their period is over, lis
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ import pytest
 import sqlite_utils
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.reader import iter_captures
 from crawler.incremental import is_fresh, period_of
 from crawler.portal_server import LogEntry, SamplePortals
 from crawler.sample_portals import ReportSpec, next_night
@@ -356,6 +359,43 @@ def test_a_file_replayed_without_the_originals_of_its_revisits_is_replayed_again
     assert "already in this database" not in whole.stdout, whole.stdout
     db = sqlite_utils.Database(data / "nianbao.db")
     assert reports_and_history(db)[:2] == reports_and_history(nights.db)[:2]
+
+
+def test_a_stopped_replay_goes_on_where_it_stopped(
+    nights: Nights, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """SIGTERM in the middle of night 2's file: night 1's file stays noted as held, the next
+    replay parses only the rest, and the end state is the crawl's, history included."""
+    from crawler import replay as replay_module
+    from crawler.run import DataPaths
+
+    files = [path for night in nights.nights for path in night.warcs]
+    in_first = sum(1 for _ in iter_captures(nights.nights[0].warcs))
+    total = sum(1 for _ in iter_captures(files))
+    reader = replay_module.iter_captures
+
+    def stopped_in_the_second_file(paths: Any, errors: Any, ended: Any):
+        for number, record in enumerate(reader(paths, errors=errors, ended=ended)):
+            if number == in_first + 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+            yield record
+
+    monkeypatch.setattr(replay_module, "iter_captures", stopped_in_the_second_file)
+    monkeypatch.setattr(replay_module, "BATCH", 3)  # so part of the second file is committed
+    replayed = tmp_path / "replayed"
+    stopped = replay_module.replay_paths(files, DataPaths(replayed), jobs=2)
+    monkeypatch.undo()
+    assert stopped.errors_by_kind() == {"interrupted": 1} and stopped.exit_status() == 1
+    db = sqlite_utils.Database(replayed / "nianbao.db")
+    assert [row["name"] for row in db["replayed_files"].rows] == [files[0].name]
+    assert db["pages"].count_where("warc_filename = ?", [files[1].name]), "nothing committed"
+
+    again = nianbao("replay", *map(str, files), "--data", str(replayed))
+    assert again.returncode == 0, again.stdout + again.stderr[-3000:]
+    assert f"1 WARC file(s) ({in_first} records) already in this" in again.stdout
+    assert f"pages={total - in_first} " in again.stdout
+    assert reports_and_history(db) == reports_and_history(nights.db)
+    assert {row["name"] for row in db["replayed_files"].rows} == {f.name for f in files}
 
 
 def test_reports_point_at_whole_responses(nights: Nights):
