@@ -11,6 +11,14 @@ A worker that runs out of work stays while another worker of the run is still bu
 (`WaitForPeers`): the shared queue is empty for a moment whenever the pages that will fill it are
 still being fetched, and a worker started late finds it so at once.
 
+A request taken from the queue is not gone from Redis until its worker is done with it
+(`ReliableQueue`, `InFlightRelease`): it moves, in one step, to the worker's in-flight hash, and
+leaves it once its response has been through the spider (the links it gave are queued), it
+failed for good, or it went back to the queue (a retry, a redirect). A worker killed mid-run
+leaves its hash behind; when its liveness key has expired, another worker of the run (or the
+same one restarted) puts those requests back in the queue (`WaitForPeers`). So a `kill -9`
+loses no page of the night: at worst a page is fetched twice.
+
 Each worker keeps its own --data (its own WARCs and database); `nianbao replay` over all the
 workers' WARC folders merges them into one dataset.
 """
@@ -18,14 +26,18 @@ workers' WARC folders merges them into one dataset.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import uuid
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy_redis.queue import PriorityQueue
+from scrapy_redis.scheduler import Scheduler
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -33,6 +45,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RUN_KEYS_TTL = 3 * 24 * 3600  # seconds a finished run's queue and seen-set are kept
+WORKER = uuid.uuid4().hex  # this process's name among the run's workers (one crawl per process)
+IN_FLIGHT = "nianbao_in_flight"  # request.meta key: the request's field in the in-flight hash
 
 
 def default_run() -> str:
@@ -45,7 +59,8 @@ def distributed_settings(redis_url: str, run: str | None = None) -> dict[str, An
     prefix = f"nianbao:{run or default_run()}:%(spider)s"
     return {
         "NIANBAO_RUN_KEY": prefix,  # every key of the run starts with it (queue, seen-set, slots)
-        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "SCHEDULER": "crawler.distributed.ReleasingScheduler",
+        "SCHEDULER_QUEUE_CLASS": "crawler.distributed.ReliableQueue",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_PERSIST": True,  # a worker's stop must not empty the queue of the others
         "SCHEDULER_QUEUE_KEY": f"{prefix}:requests",
@@ -101,6 +116,136 @@ def run_redis(crawler: Crawler) -> tuple[Any, str]:
     return get_redis_from_settings(settings), prefix % {"spider": spider}
 
 
+def run_prefix(queue_key: str) -> str:
+    """The run's key prefix (`nianbao:RUN:SPIDER`), from its queue's key."""
+    return queue_key.removesuffix(":requests")
+
+
+def in_flight_key(prefix: str, worker: str = WORKER) -> str:
+    """The hash of the requests a worker has taken and not finished."""
+    return f"{prefix}:inflight:{worker}"
+
+
+def alive_key(prefix: str, worker: str = WORKER) -> str:
+    """The key a running worker keeps alive (`WaitForPeers`), busy or not."""
+    return f"{prefix}:alive:{worker}"
+
+
+# Take the best request and, in the same step, keep it as "score data" in the worker's in-flight
+# hash, so no kill can fall between the two.
+TAKE = """
+local top = redis.call('zrange', KEYS[1], 0, 0, 'WITHSCORES')
+if #top == 0 then return false end
+redis.call('zremrangebyrank', KEYS[1], 0, 0)
+redis.call('hset', KEYS[2], ARGV[1], top[2] .. ' ' .. top[1])
+redis.call('expire', KEYS[2], ARGV[2])
+return top[1]
+"""
+
+# Put every request of an in-flight hash back in the queue, with its priority, and drop the hash.
+GIVE_BACK = """
+local entries = redis.call('hvals', KEYS[2])
+for _, entry in ipairs(entries) do
+  local cut = string.find(entry, ' ', 1, true)
+  redis.call('zadd', KEYS[1], string.sub(entry, 1, cut - 1), string.sub(entry, cut + 1))
+end
+redis.call('del', KEYS[2])
+return #entries
+"""
+
+
+class ReliableQueue(PriorityQueue):
+    """scrapy-redis's priority queue, but a request taken stays in Redis until it is done.
+
+    `pop` moves it to this worker's in-flight hash and tags it with its field there; whoever
+    finishes with it (`InFlightRelease`, `ReleasingScheduler`) deletes the field.
+    """
+
+    def pop(self, timeout: int = 0) -> Any:
+        token = uuid.uuid4().hex
+        keys = [self.key, in_flight_key(run_prefix(self.key))]
+        data = self.server.eval(TAKE, 2, *keys, token, RUN_KEYS_TTL)
+        if not data:
+            return None
+        request = self._decode_request(data)
+        request.meta[IN_FLIGHT] = token
+        return request
+
+
+def release(server: Any, prefix: str, request: Any) -> None:
+    """This worker is done with `request`: it leaves the in-flight hash."""
+    token = request.meta.pop(IN_FLIGHT, None)
+    if token is not None:
+        server.hdel(in_flight_key(prefix), token)
+
+
+def give_back(server: Any, prefix: str, worker: str) -> int:
+    """Put a worker's in-flight requests back in the run's queue; how many there were."""
+    keys = [f"{prefix}:requests", in_flight_key(prefix, worker)]
+    return int(server.eval(GIVE_BACK, 2, *keys))
+
+
+class ReleasingScheduler(Scheduler):
+    """scrapy-redis's scheduler, releasing a request that goes back to the queue (a retry or a
+    redirect carries its tag) from the in-flight hash, whether or not the seen-set lets it in."""
+
+    def enqueue_request(self, request: Any) -> bool:
+        token = request.meta.pop(IN_FLIGHT, None)
+        queued = super().enqueue_request(request)
+        if token is not None:
+            self.server.hdel(in_flight_key(run_prefix(self.queue.key)), token)
+        return queued
+
+
+class InFlightRelease:
+    """Downloader and spider middleware: a request is done when its response has been through
+    the spider, its links queued (the end of the spider's output, or the spider's error), or
+    when its download failed for good (an exception no retry took up, robots.txt, a skip).
+
+    Installed nearest the engine on both sides, so it sees what is left after every other
+    middleware. An output abandoned by a closing engine is not done: it is given back.
+    """
+
+    def __init__(self, server: Any, prefix: str) -> None:
+        self.server = server
+        self.prefix = prefix
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> InFlightRelease:
+        return cls(*run_redis(crawler))
+
+    def release(self, request: Any) -> None:
+        try:
+            release(self.server, self.prefix, request)
+        except Exception as exc:  # the request is done either way; at worst fetched again
+            logger.debug("could not release %s: %s", request, exc)
+
+    def process_exception(self, request: Any, exception: Exception) -> None:
+        self.release(request)
+
+    def process_spider_exception(self, response: Any, exception: Exception) -> None:
+        self.release(response.request)
+
+    def process_spider_output(self, response: Any, result: Iterable[Any]) -> Iterator[Any]:
+        try:
+            yield from result
+        except Exception:
+            self.release(response.request)
+            raise
+        self.release(response.request)
+
+    async def process_spider_output_async(
+        self, response: Any, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        try:
+            async for item in result:
+                yield item
+        except Exception:
+            self.release(response.request)
+            raise
+        self.release(response.request)
+
+
 RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 
 
@@ -112,7 +257,8 @@ class HostSlots:
     as many. Before it is downloaded, a request takes one of the host's leases in Redis
     (`nianbao:RUN:portals:slot:HOST:i`, set only if free) and gives it back when its answer or
     error comes. A lease expires by itself after the longest a download may take, so a worker
-    that dies holding one blocks nobody for long.
+    that dies holding one blocks nobody for long, and one whose holder's alive key is gone
+    (`WaitForPeers`) is freed sooner.
     """
 
     def __init__(self, server: Any, prefix: str, per_host: int, ttl_ms: int) -> None:
@@ -137,14 +283,28 @@ class HostSlots:
 
     async def process_request(self, request: Any) -> None:
         host = urlsplit(request.url).netloc
-        token = uuid.uuid4().hex
-        while True:
+        lease = f"{WORKER} {uuid.uuid4().hex}"
+        for attempt in itertools.count(1):
             for index in range(self.per_host):
                 key = f"{self.prefix}:slot:{host}:{index}"
-                if self.server.set(key, token, nx=True, px=self.ttl_ms):
-                    request.meta["host_slot"] = (key, token)
+                if self.server.set(key, lease, nx=True, px=self.ttl_ms):
+                    request.meta["host_slot"] = (key, lease)
                     return None
+            if attempt % 20 == 0:  # about every second of waiting
+                self.free_leases_of_the_dead(host)
             await asyncio.sleep(0.05)
+
+    def free_leases_of_the_dead(self, host: str) -> None:
+        """A lease held by a worker that is no longer alive (`kill -9` mid-download) is freed
+        once its alive key has expired, not after the longest download."""
+        for index in range(self.per_host):
+            key = f"{self.prefix}:slot:{host}:{index}"
+            holder = self.server.get(key)
+            if holder is None:
+                continue
+            worker = holder.split(b" ", 1)[0].decode() if isinstance(holder, bytes) else ""
+            if worker and not self.server.exists(alive_key(self.prefix, worker)):
+                self.server.eval(RELEASE, 1, key, holder)
 
     def process_response(self, request: Any, response: Any) -> Any:
         self.release(request)
@@ -159,24 +319,31 @@ class HostSlots:
             self.server.eval(RELEASE, 1, *held)
 
 
-PEER_BEAT = 2.0  # seconds between a busy worker's heartbeats
-PEER_ALIVE = 10  # seconds a heartbeat counts: a worker killed mid-run holds the others this long
+PEER_BEAT = 2.0  # seconds between a worker's heartbeats
+PEER_ALIVE = 10  # seconds a busy mark counts: a worker killed idle holds the others this long
+WORKER_ALIVE = 60  # seconds without a heartbeat before a worker's in-flight requests are taken
 
 
 class WaitForPeers:
-    """Extension: an idle worker does not stop while another worker of its run is busy.
+    """Extension: an idle worker does not stop while another worker of its run is busy, and
+    takes up the requests of a worker that died holding them.
 
-    Each busy worker keeps a short-lived key alive (`nianbao:RUN:portals:busy:ID`). An idle
-    worker drops its own key and, while any other is left, stays open: Scrapy asks it again every
-    few seconds, and it takes whatever reaches the shared queue meanwhile. The last worker to run
-    out of work ends the run for all. Redis unreachable: the worker stops as it would alone.
+    Each worker keeps two short-lived keys alive: `busy:ID` while it has work, `alive:ID` while
+    it runs (NIANBAO_WORKER_ALIVE seconds, longer: a worker parsing a large PDF is not dead).
+    An idle worker drops its busy mark and, while any other is left or a living worker still
+    holds requests, stays open: Scrapy asks it again every few seconds, and it takes whatever
+    reaches the shared queue meanwhile. The in-flight requests of a worker whose alive key has
+    expired go back to the queue. The last worker to run out of work ends the run for all.
+    Redis unreachable: the worker stops as it would alone.
     """
 
     def __init__(self, crawler: Crawler, server: Any, prefix: str) -> None:
         self.crawler = crawler
         self.server = server
-        self.key = f"{prefix}:busy:{uuid.uuid4().hex}"
+        self.prefix = prefix
+        self.key = f"{prefix}:busy:{WORKER}"
         self.pattern = f"{prefix}:busy:*"
+        self.alive_for = crawler.settings.getint("NIANBAO_WORKER_ALIVE", WORKER_ALIVE)
         self.beat_task: Any = None
 
     @classmethod
@@ -191,36 +358,76 @@ class WaitForPeers:
         from twisted.internet import task
 
         self.working()
+        self.take_up_the_dead()  # a worker restarted mid-run finds what it held before
         self.beat_task = task.LoopingCall(self.beat)
         self.beat_task.start(PEER_BEAT, now=False)
 
     def beat(self) -> None:
-        """Every PEER_BEAT seconds while there is work (no Redis call per response)."""
+        """Every PEER_BEAT seconds (no Redis call per response)."""
         engine = self.crawler.engine
         if engine is not None and not engine.spider_is_idle():
             self.working()
+        else:
+            self.living()
+        try:
+            self.take_up_the_dead()  # while the others work too, not only when they run dry
+        except Exception as exc:
+            logger.debug("could not look for stopped workers: %s", exc)
 
     def working(self) -> None:
         try:
             self.server.set(self.key, 1, ex=PEER_ALIVE)
+            self.server.set(alive_key(self.prefix), 1, ex=self.alive_for)
         except Exception as exc:  # Redis gone: the scheduler will say so louder
             logger.debug("could not mark this worker busy: %s", exc)
+
+    def living(self) -> None:
+        try:
+            self.server.set(alive_key(self.prefix), 1, ex=self.alive_for)
+        except Exception as exc:
+            logger.debug("could not mark this worker alive: %s", exc)
+
+    def take_up_the_dead(self) -> tuple[int, bool]:
+        """Give back the in-flight requests of workers no longer alive; (how many, whether a
+        living worker other than this one still holds some)."""
+        taken, held = 0, False
+        for key in self.server.scan_iter(match=in_flight_key(self.prefix, "*"), count=1000):
+            worker = (key.decode() if isinstance(key, bytes) else key).rsplit(":", 1)[-1]
+            if worker == WORKER:
+                continue
+            if self.server.exists(alive_key(self.prefix, worker)):
+                held = held or bool(self.server.hlen(key))
+                continue
+            count = give_back(self.server, self.prefix, worker)
+            if count:
+                logger.warning("took back %d request(s) of a worker that stopped: %s", count, key)
+            taken += count
+        return taken, held
 
     def idle(self, spider: Any) -> None:
         try:
             self.server.delete(self.key)
+            # Idle: nothing of this worker is in flight; a field left behind is stale.
+            self.server.delete(in_flight_key(self.prefix))
+            self.living()
+            taken, held = self.take_up_the_dead()
             busy = next(iter(self.server.scan_iter(match=self.pattern, count=1000)), None)
         except Exception as exc:
             logger.warning("could not ask Redis for busy workers, stopping: %s", exc)
             return
-        if busy is not None:
+        if taken or held or busy is not None:
             logger.debug("out of work, waiting for the run's other workers")
             raise DontCloseSpider
 
-    def closed(self, spider: Any) -> None:
+    def closed(self, spider: Any, reason: str) -> None:
         if self.beat_task is not None and self.beat_task.running:
             self.beat_task.stop()
         try:
-            self.server.delete(self.key)
+            self.server.delete(self.key, alive_key(self.prefix))
+            if reason == "finished":  # idle: nothing of this worker is in flight
+                self.server.delete(in_flight_key(self.prefix))
+            else:  # stopped (SIGTERM, Ctrl-C): what it had taken goes back at once
+                given = give_back(self.server, self.prefix, WORKER)
+                logger.info("gave %d unfinished request(s) back to the run's queue", given)
         except Exception as exc:
-            logger.debug("could not clear this worker's busy mark: %s", exc)
+            logger.debug("could not clear this worker's marks: %s", exc)

@@ -58,6 +58,14 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.charset.CharsetFixMiddleware": 580,
     # With --redis: the per-host limit holds across all workers (a lease in Redis per request).
     "crawler.distributed.HostSlots": 950,
+    # With --redis: a request failed for good leaves its worker's in-flight hash (nearest the
+    # engine, after every retry).
+    "crawler.distributed.InFlightRelease": 10,
+}
+
+SPIDER_MIDDLEWARES = {
+    # With --redis: a request whose links are all queued leaves its worker's in-flight hash.
+    "crawler.distributed.InFlightRelease": 10,
 }
 
 EXTENSIONS = {

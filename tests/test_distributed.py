@@ -9,7 +9,9 @@ everything is reached again, not skipped as "seen".
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -21,6 +23,7 @@ import pytest
 import redis
 import sqlite_utils
 
+from archive.repair import repair_folder
 from crawler.portal_server import SamplePortals
 from crawler.sample_portals import Portals, Site, link_list, page
 from tests.helpers import (
@@ -213,4 +216,88 @@ def test_a_worker_out_of_work_waits_while_another_is_busy(redis_url: str, tmp_pa
     assert [p for p in asked if p.startswith("/nb/")] == chain  # all of it, each page once
     assert asked_when_b_stopped == len(portals.log), "B stopped while A was still crawling"
     client = redis.Redis.from_url(redis_url)
-    assert not list(client.scan_iter(match="nianbao:chain:portals:busy:*"))
+    for mark in ("busy", "alive", "inflight"):  # a finished run leaves no worker's marks
+        assert not list(client.scan_iter(match=f"nianbao:chain:portals:{mark}:*")), mark
+
+
+def asked_for(stored: bytes) -> tuple[str, str]:
+    """(method, URL) of a request as scrapy-redis stores it."""
+    request = pickle.loads(stored)
+    return request["method"], request["url"]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+def test_the_requests_a_stopped_worker_held_are_fetched_by_another(
+    redis_url: str, tmp_path: Path, stop: signal.Signals
+):
+    """Worker A is stopped holding requests it took from the shared queue. Killed (-9): worker
+    B, started after, puts them back once A's alive key has expired. Stopped (SIGTERM): A puts
+    back what it did not finish itself. Either way the run finds every report: nothing is lost,
+    and only what A held is fetched twice."""
+    run = f"stopped-{stop.name}"
+    client = redis.Redis.from_url(redis_url)
+    in_flight = f"nianbao:{run}:portals:inflight:*"
+    with SamplePortals(latency=0.3) as portals:
+        command = [sys.executable, "-m", "crawler", "crawl", *portals.urls.values(), *FAST]
+        command += ["--redis", redis_url, "--redis-run", run, "-s", "NIANBAO_WORKER_ALIVE=3"]
+
+        def start(name: str) -> subprocess.Popen[str]:
+            return subprocess.Popen(
+                [*command, "--data", str(tmp_path / name)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+            )
+
+        first = start("worker-a")
+        deadline = time.monotonic() + 120
+        while len(portals.log) < 10 or sum(client.hlen(k) for k in client.scan_iter(in_flight)) < 3:
+            assert first.poll() is None and time.monotonic() < deadline, "A never held requests"
+            time.sleep(0.02)
+        os.kill(first.pid, stop)
+        out, err = first.communicate(timeout=60)
+        if stop == signal.SIGTERM:
+            assert first.returncode == 1 and "interrupted=1" in out, out + err[-3000:]
+            assert not list(client.scan_iter(in_flight)), "A kept requests it did not finish"
+            queued = client.zrange(f"nianbao:{run}:portals:requests", 0, -1)
+            held = {asked_for(entry) for entry in queued}  # A's given back, and the rest
+        else:
+            (held_key,) = client.scan_iter(in_flight)
+            held = {asked_for(e.split(b" ", 1)[1]) for e in client.hvals(held_key)}
+        killed_at = len(portals.log)
+
+        second = start("worker-b")
+        out, err = second.communicate(timeout=300)
+        assert second.returncode == 0, out[-2000:] + err[-3000:]
+        assert ("took back" in err) == (stop == signal.SIGKILL), err[-3000:]
+        fetched_after = {(e.method, portals.url(e.site, e.path)) for e in portals.log[killed_at:]}
+        forbidden = {  # robots.txt: taken from the queue, never fetched
+            ("GET", portals.url(item["site"], item["path"]))
+            for item in portals.expected["disallowed"]
+        }
+        missing = {url for url in held - forbidden if url not in fetched_after}
+        assert not missing, missing
+        assert not list(client.scan_iter(in_flight)), "in-flight requests left in Redis"
+        asked = Counter(
+            (e.method, portals.url(e.site, e.path), e.body)
+            for e in portals.log
+            if e.path not in {"/", "/robots.txt"}
+        )
+        twice = {(method, url) for (method, url, _), n in asked.items() if n > 1}
+        failing = {  # a page answering 500 is retried
+            ("GET", portals.url(site, path))
+            for site, s in portals.portals.sites.items()
+            for path, p in s.pages.items()
+            if p is not None and p.status >= 500
+        }
+        assert twice <= held | failing, twice - held - failing
+
+    repair_folder(tmp_path / "worker-a" / "warc")  # A's last WARC was left open by the kill
+    merged = tmp_path / "merged"
+    warcs = [str(tmp_path / name / "warc") for name in ("worker-a", "worker-b")]
+    result = nianbao("replay", *warcs, "--data", str(merged))
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    merged_urls = report_urls(merged)
+    expected = portals.expected["reports"]
+    assert all(len(addresses(r) & merged_urls) == 1 for r in expected), merged_urls
