@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,6 +79,31 @@ def load_known(db_path: str | Path) -> tuple[dict[str, Known], dict[str, str]]:
         db.close()
 
 
+History = tuple[dict[str, Known], dict[str, str]]  # (known pages, dead links)
+
+
+def merge_history(ours: History, theirs: History) -> History:
+    """One history from two (this worker's database and the workers' shared one): per URL the
+    later finding stands, and a URL once known as a report or attachment stays one."""
+    known, gone = dict(ours[0]), dict(ours[1])
+    for url, their in theirs[0].items():
+        our = known.get(url)
+        document = their.document or (our is not None and our.document)
+        if our is None or (their.fetched_at or "") > (our.fetched_at or ""):
+            known[url] = replace(their, document=document)
+        elif document != our.document:
+            known[url] = replace(our, document=document)
+    for url, dead_since in theirs[1].items():
+        if dead_since > gone.get(url, ""):
+            gone[url] = dead_since
+    for url in set(known) & set(gone):  # fetched by one worker, found dead by another
+        if (known[url].fetched_at or "") >= gone[url]:
+            del gone[url]
+        else:
+            del known[url]
+    return known, gone
+
+
 def is_leaf(known: Known) -> bool:
     """A page that lists nothing new: a report, an attachment or a CMS article."""
     return known.document or is_article_url(known.url)
@@ -137,6 +162,11 @@ class IncrementalMiddleware:
 
     def spider_opened(self, spider: Any = None) -> None:
         self.known, self.gone = load_known(self.db_path)
+        from crawler.distributed import SharedHistory  # Redis only with --redis
+
+        shared = SharedHistory.of(self.crawler)
+        if shared is not None:  # what the other workers fetched, tonight and before
+            self.known, self.gone = merge_history((self.known, self.gone), shared.load())
         leaves = sum(is_leaf(k) for k in self.known.values())
         logger.info(
             "incremental: %d known URLs, %d of them reports, attachments or articles; "
@@ -195,7 +225,13 @@ class IncrementalMiddleware:
             return False
         if urlsplit(request.url).path == "/robots.txt":
             return False
-        return bool(self.warc_dir and known.warc_filename and known.warc_record_offset is not None)
+        return self.has_stored_copy(known)
+
+    def has_stored_copy(self, known: Known) -> bool:
+        """Whether the whole capture is in this data folder (not another worker's, not moved)."""
+        if not self.warc_dir or not known.warc_filename or known.warc_record_offset is None:
+            return False
+        return (self.warc_dir / known.warc_filename).is_file()
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         """A 304 to a list page: hand the spider the stored copy (the archive keeps the 304)."""

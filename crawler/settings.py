@@ -73,6 +73,7 @@ EXTENSIONS = {
     "crawler.progress.Progress": 500,
     "crawler.distributed.ExpireRunKeys": 900,  # only with --redis (REDIS_URL set)
     "crawler.distributed.WaitForPeers": 910,  # only with --redis
+    "crawler.distributed.ShareHistory": 920,  # only with --redis
 }
 
 ITEM_PIPELINES = {

@@ -18,12 +18,15 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
 import sqlite_utils
 
 from archive.repair import repair_folder
+from crawler.distributed import SharedHistory
+from crawler.incremental import Known
 from crawler.portal_server import SamplePortals
 from crawler.sample_portals import Portals, Site, link_list, page
 from tests.helpers import (
@@ -159,12 +162,26 @@ def test_two_workers_share_one_crawl(redis_url: str, tmp_path: Path):
             assert all(same_value(got[k][0], v) for k, (v, _raw) in want.items()), spec.path
 
         # The next night is a new run: every report is reached again, none skipped as seen
-        # (with no refresh period, so that known reports are asked for too).
+        # (with no refresh period, so that known reports are asked for too). Worker A asks
+        # conditionally for every report, those B fetched too: the workers share their history.
         before = len(portals.log)
         workers(portals, datas[:1], redis_url, "night-2", "--refresh-days", "0")
-        second_night = {(e.site, e.path) for e in portals.log[before:]}
+        second_night = {(e.site, e.path): e for e in portals.log[before:]}
+        # The night after, both workers with the nightly refresh period: no known report or
+        # attachment is asked for, whichever worker fetched it; lists are.
+        before = len(portals.log)
+        workers(portals, datas, redis_url, "night-3")
+        third_night = {(e.site, e.path) for e in portals.log[before:]}
     for spec in portals.portals.reports:
-        assert (spec.site, spec.path) in second_night, spec.path
+        asked = second_night.get((spec.site, spec.path))
+        assert asked is not None, spec.path
+        if not portals.portals.sites[spec.site].pages[spec.path].no_validators:
+            assert asked.status == 304, spec.path  # nothing to be conditional on otherwise
+            assert {"If-None-Match", "If-Modified-Since"} & set(asked.headers), spec.path
+        assert (spec.site, spec.path) not in third_night, spec.path
+    attachments = {urlsplit(a["url"]).path for a in portals.expected["attachments"]}
+    assert not {path for _site, path in third_night} & attachments
+    assert ("trs", "/zwgk/zfxxgknb/index_1.html") in third_night
 
 
 def chain_portal(lists: int) -> Portals:
@@ -301,3 +318,28 @@ def test_the_requests_a_stopped_worker_held_are_fetched_by_another(
     merged_urls = report_urls(merged)
     expected = portals.expected["reports"]
     assert all(len(addresses(r) & merged_urls) == 1 for r in expected), merged_urls
+
+
+def test_workers_histories_merge_in_redis(redis_url: str):
+    """Two workers publish what they know of the same pages: per URL the later fetch stands,
+    a URL once known as a report stays one, and a dead link keeps its latest date."""
+
+    def known(url: str, at: str, document: bool = False, etag: str = "") -> Known:
+        return Known(url, etag, None, "sha1:X", at, at, f"{etag}.warc.gz", 7, document)
+
+    history = SharedHistory(redis.Redis.from_url(redis_url), "merge-test")
+    history.publish(
+        {"a": known("a", "2026-01-02", etag="w1"), "b": known("b", "2026-01-01", True, "w1")},
+        {"c": "2026-01-01"},
+    )
+    history.publish(
+        {"a": known("a", "2026-01-01", True, "w2"), "b": known("b", "2026-01-03", etag="w2")},
+        {"c": "2026-01-03", "d": "2026-01-02"},
+    )
+    history.publish({}, {"c": "2026-01-02"})
+    loaded, gone = history.load()
+    assert loaded == {
+        "a": known("a", "2026-01-02", True, "w1"),
+        "b": known("b", "2026-01-03", True, "w2"),
+    }
+    assert gone == {"c": "2026-01-03", "d": "2026-01-02"}

@@ -26,7 +26,7 @@ import sqlite_utils
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.reader import iter_captures
-from crawler.incremental import is_fresh, period_of
+from crawler.incremental import Known, is_fresh, merge_history, period_of
 from crawler.portal_server import LogEntry, SamplePortals
 from crawler.sample_portals import ReportSpec, next_night
 from tests.helpers import (
@@ -417,8 +417,9 @@ def test_reports_point_at_whole_responses(nights: Nights):
 
 
 def test_a_list_page_whose_stored_copy_is_gone_is_fetched_again(tmp_path: Path):
-    """The WARC files moved away between nights: each 304 to a list page has no stored copy
-    to stand in, so the page is asked for again without validators and the crawl goes on."""
+    """The WARC files moved away between nights: no stored copy could stand in for a 304 to a
+    list page, so the list is asked for whole (once, without validators) and the crawl goes on;
+    known reports are still asked for conditionally (a 304 needs no copy)."""
     data = tmp_path / "data"
     with SamplePortals() as portals:
         crawl_night(portals, data)
@@ -427,8 +428,11 @@ def test_a_list_page_whose_stored_copy_is_gone_is_fetched_again(tmp_path: Path):
         second = crawl_night(portals, data, *EVERY_NIGHT)
     list_page = ("trs", "/zwgk/zfxxgknb/index_1.html")
     asked = [e for e in second.log if (e.site, e.path) == list_page]
-    assert [e.status for e in asked] == [304, 200]
-    assert "If-None-Match" in asked[0].headers and "If-None-Match" not in asked[1].headers
+    assert [e.status for e in asked] == [200]
+    assert "If-None-Match" not in asked[0].headers
+    report = portals.portals.reports[0]
+    (report_asked,) = [e for e in second.log if (e.site, e.path) == (report.site, report.path)]
+    assert report_asked.status == 304 and "If-None-Match" in report_asked.headers
     rechecked = {(e.site, e.path) for e in second.log}
     assert all((r.site, r.path) in rechecked for r in portals.portals.reports)
     assert " new=0 " in summary(second), summary(second)
@@ -524,3 +528,35 @@ def test_a_start_url_is_fetched_every_night_even_when_it_was_dead(tmp_path: Path
             assert result.returncode in (0, 1), result.stderr[-2000:]
         asked = [e for e in portals.log if (e.site, e.path) == (dead["site"], dead["path"])]
     assert [e.status for e in asked] == [404, 404]
+
+
+def test_two_histories_merge_to_the_later_finding_per_url():
+    """A worker's own history and the workers' shared one (distributed runs)."""
+
+    def known(url: str, at: str, document: bool = False, etag: str = "") -> Known:
+        return Known(url, etag or None, None, "sha1:X", at, at, document=document)
+
+    ours = (
+        {
+            "a": known("a", "2026-01-02", etag="ours"),
+            "b": known("b", "2026-01-01", document=True, etag="ours"),
+            "c": known("c", "2026-01-01"),
+        },
+        {"d": "2026-01-01"},
+    )
+    theirs = (
+        {
+            "a": known("a", "2026-01-01", document=True, etag="theirs"),
+            "b": known("b", "2026-01-03", etag="theirs"),
+            "d": known("d", "2026-01-02"),
+            "e": known("e", "2026-01-01"),
+        },
+        {"c": "2026-01-02", "f": "2026-01-01"},
+    )
+    merged_known, merged_gone = merge_history(ours, theirs)
+    # a: ours is later, and it is a report (theirs knew it as one); b: theirs is later, still one.
+    assert (merged_known["a"].etag, merged_known["a"].document) == ("ours", True)
+    assert (merged_known["b"].etag, merged_known["b"].document) == ("theirs", True)
+    # c: found dead after we fetched it; d: fetched after we found it dead; e, f: theirs alone.
+    assert set(merged_known) == {"a", "b", "d", "e"}
+    assert merged_gone == {"c": "2026-01-02", "f": "2026-01-01"}
