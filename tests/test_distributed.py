@@ -42,8 +42,10 @@ from tests.helpers import (
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis server of the test's own: the workers' history of pages outlives runs, and a
+    later test's portals may get the ports (so the URLs) of an earlier one's."""
     server = shutil.which("redis-server")
     if server is None:
         if os.environ.get("CI"):
