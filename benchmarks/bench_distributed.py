@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bench_replay import print_nights  # noqa: E402
 from benchmarks.realistic import real_size  # noqa: E402
 from benchmarks.shaped import build_shaped  # noqa: E402
 from crawler.portal_server import SamplePortals  # noqa: E402
@@ -100,25 +101,8 @@ def three_nights(label: str, work: Path, url: str, shared: bool) -> None:
         forget()
         due = night(portals, datas, url, f"{label}-3", "--refresh-days", "0")
 
-    def share(run: dict, key: str) -> float:
-        return 100 * run[key] / first[key]
-
-    print(f"two workers, {'shared history' if shared else 'each worker its own history'}:")
-    print(
-        f"  first crawl      : {first['requests']} requests, {first['bytes_downloaded']} bytes "
-        f"downloaded, {first['warc_bytes']} WARC bytes"
-    )
-    for name, run in (("next night", quiet), ("period over", due)):
-        print(
-            f"  {name:<17}: {run['requests']} requests, downloads "
-            f"{share(run, 'bytes_downloaded'):5.1f}%, WARC {share(run, 'warc_bytes'):5.1f}% "
-            f"({run['revisits']} revisits)"
-        )
-    week = {k: (6 * quiet[k] + due[k]) / 7 for k in ("bytes_downloaded", "warc_bytes")}
-    print(
-        f"  a week's average : downloads {share(week, 'bytes_downloaded'):5.1f}% "
-        f"(target ≤ 10%), WARC {share(week, 'warc_bytes'):5.1f}% (target ≤ 5%)"
-    )
+    whose = "shared history" if shared else "each worker its own history"
+    print_nights(f"two workers, {whose}", first, quiet, due)
 
 
 def main() -> None:

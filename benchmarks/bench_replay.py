@@ -178,10 +178,9 @@ def crawl(portals: SamplePortals, data: Path, *options: str) -> dict:
 PERIOD_OVER = ("--refresh-days", "0")  # every known page due: as on the night a period ends
 
 
-def nightly_cost(label: str, portals: SamplePortals, data: Path) -> None:
-    first = crawl(portals, data)
-    quiet = crawl(portals, data)
-    due = crawl(portals, data, *PERIOD_OVER)
+def print_nights(label: str, first: dict, quiet: dict, due: dict) -> None:
+    """The first crawl, a quiet night and a night with every page due, against the first; and
+    a week's average (six quiet nights, one due)."""
 
     def share(run: dict, key: str) -> float:
         return 100 * run[key] / first[key]
@@ -202,6 +201,13 @@ def nightly_cost(label: str, portals: SamplePortals, data: Path) -> None:
         f"  a week's average : downloads {share(week, 'bytes_downloaded'):5.1f}% "
         f"(target ≤ 10%), WARC {share(week, 'warc_bytes'):5.1f}% (target ≤ 5%)"
     )
+
+
+def nightly_cost(label: str, portals: SamplePortals, data: Path) -> None:
+    first = crawl(portals, data)
+    quiet = crawl(portals, data)
+    due = crawl(portals, data, *PERIOD_OVER)
+    print_nights(label, first, quiet, due)
     overhead = due["warc_bytes"] / max(due["requests"], 1)
     pages = sorted(CORPUS.glob("*.html"))
     if pages:

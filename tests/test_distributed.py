@@ -72,21 +72,25 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def start_worker(
+    portals: SamplePortals, data: Path, url: str, run: str, *options: str
+) -> subprocess.Popen[str]:
+    """One `nianbao crawl --redis` of the portals into `data`, started in the background."""
+    command = [sys.executable, "-m", "crawler", "crawl", *portals.urls.values(), *options]
+    return subprocess.Popen(
+        [*command, "--data", str(data), "--redis", url, "--redis-run", run, *FAST],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+
 def workers(
     portals: SamplePortals, datas: list[Path], url: str, run: str, *options: str
 ) -> list[str]:
     """Start one `nianbao crawl --redis` per data folder at once; their summary lines."""
-    command = [sys.executable, "-m", "crawler", "crawl", *portals.urls.values(), *options]
-    started = [
-        subprocess.Popen(
-            [*command, "--data", str(data), "--redis", url, "--redis-run", run, *FAST],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        for data in datas
-    ]
+    started = [start_worker(portals, data, url, run, *options) for data in datas]
     lines = []
     for process in started:
         out, err = process.communicate(timeout=600)
@@ -204,17 +208,9 @@ def test_a_worker_out_of_work_waits_while_another_is_busy(redis_url: str, tmp_pa
     still walks the chain. B must stay until the run is done, not stop at once."""
     lists = 16
     with SamplePortals(latency=0.5, portals=chain_portal(lists)) as portals:
-        command = [sys.executable, "-m", "crawler", "crawl", *portals.urls.values(), *FAST]
-        command += ["--redis", redis_url, "--redis-run", "chain"]
 
         def start(name: str) -> subprocess.Popen[str]:
-            return subprocess.Popen(
-                [*command, "--data", str(tmp_path / name)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                cwd=ROOT,
-            )
+            return start_worker(portals, tmp_path / name, redis_url, "chain")
 
         first = start("worker-a")
         deadline = time.monotonic() + 120
@@ -257,17 +253,10 @@ def test_the_requests_a_stopped_worker_held_are_fetched_by_another(
     client = redis.Redis.from_url(redis_url)
     in_flight = f"nianbao:{run}:portals:inflight:*"
     with SamplePortals(latency=0.3) as portals:
-        command = [sys.executable, "-m", "crawler", "crawl", *portals.urls.values(), *FAST]
-        command += ["--redis", redis_url, "--redis-run", run, "-s", "NIANBAO_WORKER_ALIVE=3"]
 
         def start(name: str) -> subprocess.Popen[str]:
-            return subprocess.Popen(
-                [*command, "--data", str(tmp_path / name)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                cwd=ROOT,
-            )
+            alive = ("-s", "NIANBAO_WORKER_ALIVE=3")  # A is taken for dead 3 s after the kill
+            return start_worker(portals, tmp_path / name, redis_url, run, *alive)
 
         first = start("worker-a")
         deadline = time.monotonic() + 120
