@@ -84,11 +84,17 @@ History = tuple[dict[str, Known], dict[str, str]]  # (known pages, dead links)
 
 def merge_history(ours: History, theirs: History) -> History:
     """One history from two (this worker's database and the workers' shared one): per URL the
-    later finding stands, and a URL once known as a report or attachment stays one."""
+    later finding stands, and a URL once known as a report or attachment stays one.
+
+    Except for a list page we fetched ourselves: lists are fetched every night anyway, and only
+    our own copy (in our folder) can stand in for a 304, so our validators are the ones to send.
+    """
     known, gone = dict(ours[0]), dict(ours[1])
     for url, their in theirs[0].items():
         our = known.get(url)
         document = their.document or (our is not None and our.document)
+        if our is not None and not document and not is_leaf(our):
+            continue  # a list page of ours
         if our is None or (their.fetched_at or "") > (our.fetched_at or ""):
             known[url] = replace(their, document=document)
         elif document != our.document:

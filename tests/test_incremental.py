@@ -540,6 +540,7 @@ def test_two_histories_merge_to_the_later_finding_per_url():
             "a": known("a", "2026-01-02", etag="ours"),
             "b": known("b", "2026-01-01", document=True, etag="ours"),
             "c": known("c", "2026-01-01"),
+            "list": known("list", "2026-01-01", etag="ours"),
         },
         {"d": "2026-01-01"},
     )
@@ -549,6 +550,7 @@ def test_two_histories_merge_to_the_later_finding_per_url():
             "b": known("b", "2026-01-03", etag="theirs"),
             "d": known("d", "2026-01-02"),
             "e": known("e", "2026-01-01"),
+            "list": known("list", "2026-01-02", etag="theirs"),
         },
         {"c": "2026-01-02", "f": "2026-01-01"},
     )
@@ -557,5 +559,7 @@ def test_two_histories_merge_to_the_later_finding_per_url():
     assert (merged_known["a"].etag, merged_known["a"].document) == ("ours", True)
     assert (merged_known["b"].etag, merged_known["b"].document) == ("theirs", True)
     # c: found dead after we fetched it; d: fetched after we found it dead; e, f: theirs alone.
-    assert set(merged_known) == {"a", "b", "d", "e"}
+    assert set(merged_known) == {"a", "b", "d", "e", "list"}
+    # A list page we fetched: our validators (our copy answers a 304), though theirs is later.
+    assert merged_known["list"].etag == "ours"
     assert merged_gone == {"c": "2026-01-02", "f": "2026-01-01"}
