@@ -384,9 +384,9 @@ class WaitForPeers:
     def working(self) -> None:
         try:
             self.server.set(self.key, 1, ex=PEER_ALIVE)
-            self.server.set(alive_key(self.prefix), 1, ex=self.alive_for)
         except Exception as exc:  # Redis gone: the scheduler will say so louder
             logger.debug("could not mark this worker busy: %s", exc)
+        self.living()
 
     def living(self) -> None:
         try:
