@@ -32,6 +32,7 @@ import asyncio
 import itertools
 import json
 import logging
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import asdict
@@ -328,7 +329,7 @@ class HostSlots:
 
 PEER_BEAT = 2.0  # seconds between a worker's heartbeats
 PEER_ALIVE = 10  # seconds a busy mark counts: a worker killed idle holds the others this long
-WORKER_ALIVE = 60  # seconds without a heartbeat before a worker's in-flight requests are taken
+WORKER_ALIVE = 30  # seconds without a heartbeat before a worker's in-flight requests are taken
 
 
 class WaitForPeers:
@@ -336,7 +337,8 @@ class WaitForPeers:
     takes up the requests of a worker that died holding them.
 
     Each worker keeps two short-lived keys alive: `busy:ID` while it has work, `alive:ID` while
-    it runs (NIANBAO_WORKER_ALIVE seconds, longer: a worker parsing a large PDF is not dead).
+    its process lives (NIANBAO_WORKER_ALIVE seconds, renewed by a thread of its own, so a
+    worker whose reactor is held up by a long parse or conversion is not taken for dead).
     An idle worker drops its busy mark and, while any other is left or a living worker still
     holds requests, stays open: Scrapy asks it again every few seconds, and it takes whatever
     reaches the shared queue meanwhile. The in-flight requests of a worker whose alive key has
@@ -352,6 +354,8 @@ class WaitForPeers:
         self.pattern = f"{prefix}:busy:*"
         self.alive_for = crawler.settings.getint("NIANBAO_WORKER_ALIVE", WORKER_ALIVE)
         self.beat_task: Any = None
+        self.stopping = threading.Event()
+        self.alive_thread: threading.Thread | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WaitForPeers:
@@ -364,18 +368,24 @@ class WaitForPeers:
     def opened(self, spider: Any) -> None:
         from twisted.internet import task
 
+        self.living()
+        self.alive_thread = threading.Thread(target=self.keep_alive, name="alive", daemon=True)
+        self.alive_thread.start()
         self.working()
         self.take_up_the_dead()  # a worker restarted mid-run finds what it held before
         self.beat_task = task.LoopingCall(self.beat)
         self.beat_task.start(PEER_BEAT, now=False)
 
+    def keep_alive(self) -> None:
+        """The alive key, renewed while the process lives (a thread: the reactor may be busy)."""
+        while not self.stopping.wait(PEER_BEAT):
+            self.living()
+
     def beat(self) -> None:
-        """Every PEER_BEAT seconds (no Redis call per response)."""
+        """Every PEER_BEAT seconds on the reactor (no Redis call per response)."""
         engine = self.crawler.engine
         if engine is not None and not engine.spider_is_idle():
             self.working()
-        else:
-            self.living()
         try:
             self.take_up_the_dead()  # while the others work too, not only when they run dry
         except Exception as exc:
@@ -386,7 +396,6 @@ class WaitForPeers:
             self.server.set(self.key, 1, ex=PEER_ALIVE)
         except Exception as exc:  # Redis gone: the scheduler will say so louder
             logger.debug("could not mark this worker busy: %s", exc)
-        self.living()
 
     def living(self) -> None:
         try:
@@ -416,7 +425,6 @@ class WaitForPeers:
             self.server.delete(self.key)
             # Idle: nothing of this worker is in flight; a field left behind is stale.
             self.server.delete(in_flight_key(self.prefix))
-            self.living()
             taken, held = self.take_up_the_dead()
             busy = next(iter(self.server.scan_iter(match=self.pattern, count=1000)), None)
         except Exception as exc:
@@ -427,6 +435,9 @@ class WaitForPeers:
             raise DontCloseSpider
 
     def closed(self, spider: Any, reason: str) -> None:
+        self.stopping.set()
+        if self.alive_thread is not None:
+            self.alive_thread.join(timeout=5)  # so it cannot renew the key deleted below
         if self.beat_task is not None and self.beat_task.running:
             self.beat_task.stop()
         try:

@@ -334,3 +334,29 @@ def test_workers_histories_merge_in_redis(redis_url: str):
         "b": known("b", "2026-01-03", True, "w2"),
     }
     assert gone == {"c": "2026-01-03", "d": "2026-01-02"}
+
+
+def test_a_worker_whose_reactor_is_held_up_stays_alive(redis_url: str):
+    """A long parse holds the reactor up: the worker's alive key is renewed by its own thread,
+    so the others do not take its requests and leases. Its reactor never runs here at all."""
+    script = f"""
+import time
+from types import SimpleNamespace
+import redis
+from scrapy.settings import Settings
+from crawler.distributed import WaitForPeers, alive_key
+
+server = redis.Redis.from_url({redis_url!r})
+crawler = SimpleNamespace(settings=Settings({{"NIANBAO_WORKER_ALIVE": 1}}), engine=None)
+peers = WaitForPeers(crawler, server, "nianbao:held-up:portals")
+peers.opened(None)
+time.sleep(4)  # four times its alive period, the reactor never turning
+print(server.exists(alive_key("nianbao:held-up:portals")))
+peers.closed(None, "finished")
+print(server.exists(alive_key("nianbao:held-up:portals")))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["1", "0"]
