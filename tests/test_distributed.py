@@ -59,12 +59,16 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
     )
     client = redis.Redis(port=port)
-    for _ in range(100):
+    for _ in range(200):
         try:
             client.ping()
             break
         except redis.ConnectionError:
+            assert process.poll() is None, f"redis-server exited (port {port} taken?)"
             time.sleep(0.05)
+    else:
+        process.terminate()
+        pytest.fail(f"redis-server did not answer on port {port} within 10 s")
     try:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
