@@ -33,6 +33,7 @@ import itertools
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import asdict
@@ -330,6 +331,7 @@ class HostSlots:
 PEER_BEAT = 2.0  # seconds between a worker's heartbeats
 PEER_ALIVE = 10  # seconds a busy mark counts: a worker killed idle holds the others this long
 WORKER_ALIVE = 30  # seconds without a heartbeat before a worker's in-flight requests are taken
+WORKER_STALL = 600  # seconds the reactor may stand still before the worker is let count as dead
 
 
 class WaitForPeers:
@@ -338,7 +340,9 @@ class WaitForPeers:
 
     Each worker keeps two short-lived keys alive: `busy:ID` while it has work, `alive:ID` while
     its process lives (NIANBAO_WORKER_ALIVE seconds, renewed by a thread of its own, so a
-    worker whose reactor is held up by a long parse or conversion is not taken for dead).
+    worker whose reactor is held up by a long parse or conversion is not taken for dead). A
+    reactor standing still for NIANBAO_WORKER_STALL seconds is taken for hung: the thread stops
+    renewing, and the others take up what the worker holds.
     An idle worker drops its busy mark and, while any other is left or a living worker still
     holds requests, stays open: Scrapy asks it again every few seconds, and it takes whatever
     reaches the shared queue meanwhile. The in-flight requests of a worker whose alive key has
@@ -353,6 +357,8 @@ class WaitForPeers:
         self.key = f"{prefix}:busy:{WORKER}"
         self.pattern = f"{prefix}:busy:*"
         self.alive_for = crawler.settings.getint("NIANBAO_WORKER_ALIVE", WORKER_ALIVE)
+        self.stall_for = crawler.settings.getint("NIANBAO_WORKER_STALL", WORKER_STALL)
+        self.last_turn = time.monotonic()  # when the reactor last ran the beat
         self.beat_task: Any = None
         self.stopping = threading.Event()
         self.alive_thread: threading.Thread | None = None
@@ -377,12 +383,25 @@ class WaitForPeers:
         self.beat_task.start(PEER_BEAT, now=False)
 
     def keep_alive(self) -> None:
-        """The alive key, renewed while the process lives (a thread: the reactor may be busy)."""
+        """The alive key, renewed while the process lives (a thread: the reactor may be busy)
+        and its reactor has turned within NIANBAO_WORKER_STALL seconds (not hung)."""
+        hung = False
         while not self.stopping.wait(PEER_BEAT):
-            self.living()
+            still = time.monotonic() - self.last_turn
+            if still < self.stall_for:
+                hung = False
+                self.living()
+            elif not hung:
+                hung = True
+                logger.error(
+                    "this worker's reactor has stood still for %d s: it no longer marks itself "
+                    "alive, so the run's other workers take up the requests it holds",
+                    still,
+                )
 
     def beat(self) -> None:
         """Every PEER_BEAT seconds on the reactor (no Redis call per response)."""
+        self.last_turn = time.monotonic()
         engine = self.crawler.engine
         if engine is not None and not engine.spider_is_idle():
             self.working()

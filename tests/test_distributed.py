@@ -340,9 +340,9 @@ def test_workers_histories_merge_in_redis(redis_url: str):
     assert gone == {"c": "2026-01-03", "d": "2026-01-02"}
 
 
-def test_a_worker_whose_reactor_is_held_up_stays_alive(redis_url: str):
-    """A long parse holds the reactor up: the worker's alive key is renewed by its own thread,
-    so the others do not take its requests and leases. Its reactor never runs here at all."""
+def held_up_worker(redis_url: str, stall: int, wait: float) -> list[str]:
+    """Whether a worker's alive key is there after `wait` seconds of a reactor that never
+    turns (a long parse, or a hung process), and after it closes."""
     script = f"""
 import time
 from types import SimpleNamespace
@@ -351,16 +351,31 @@ from scrapy.settings import Settings
 from crawler.distributed import WaitForPeers, alive_key
 
 server = redis.Redis.from_url({redis_url!r})
-crawler = SimpleNamespace(settings=Settings({{"NIANBAO_WORKER_ALIVE": 1}}), engine=None)
-peers = WaitForPeers(crawler, server, "nianbao:held-up:portals")
+settings = Settings({{"NIANBAO_WORKER_ALIVE": 1, "NIANBAO_WORKER_STALL": {stall}}})
+peers = WaitForPeers(SimpleNamespace(settings=settings, engine=None), server, "nianbao:h:portals")
 peers.opened(None)
-time.sleep(4)  # four times its alive period, the reactor never turning
-print(server.exists(alive_key("nianbao:held-up:portals")))
+time.sleep({wait})
+print(server.exists(alive_key("nianbao:h:portals")))
 peers.closed(None, "finished")
-print(server.exists(alive_key("nianbao:held-up:portals")))
+print(server.exists(alive_key("nianbao:h:portals")))
 """
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.split() == ["1", "0"]
+    return [*result.stdout.split(), result.stderr]
+
+
+def test_a_worker_whose_reactor_is_held_up_stays_alive(redis_url: str):
+    """A long parse holds the reactor up: the worker's alive key is renewed by its own thread,
+    so the others do not take its requests and leases."""
+    alive, after, _ = held_up_worker(redis_url, stall=600, wait=4)  # 4 alive periods
+    assert (alive, after) == ("1", "0")
+
+
+def test_a_worker_whose_reactor_stands_still_too_long_lets_its_key_lapse(redis_url: str):
+    """A hung worker (its reactor still for NIANBAO_WORKER_STALL seconds) is let count as
+    dead, so the others take up its requests; it says so."""
+    alive, after, log = held_up_worker(redis_url, stall=2, wait=6)
+    assert (alive, after) == ("0", "0")
+    assert "reactor has stood still for" in log
