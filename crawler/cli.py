@@ -187,7 +187,7 @@ def crawl(
     sites = [{"name": u, "url": u, "region": ""} for u in urls] or read_sites(sites_file)
     defaults = crawl_defaults(refresh_days, max_pages)
     if redis_url:
-        from crawler.distributed import distributed_settings
+        from crawler.distributed.keys import distributed_settings
 
         defaults.update(distributed_settings(redis_url, redis_run))
     sys.exit(opts.run("crawl", "portals", {"sites": sites}, defaults))

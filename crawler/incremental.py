@@ -168,7 +168,7 @@ class IncrementalMiddleware:
 
     def spider_opened(self, spider: Any = None) -> None:
         self.known, self.gone = load_known(self.db_path)
-        from crawler.distributed import SharedHistory  # Redis only with --redis
+        from crawler.distributed.history import SharedHistory  # Redis only with --redis
 
         shared = SharedHistory.of(self.crawler)
         if shared is not None:  # what the other workers fetched, tonight and before

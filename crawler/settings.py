@@ -57,23 +57,23 @@ DOWNLOADER_MIDDLEWARES = {
     # GBK pages with a missing or wrong charset declaration (after decompression at 590).
     "crawler.charset.CharsetFixMiddleware": 580,
     # With --redis: the per-host limit holds across all workers (a lease in Redis per request).
-    "crawler.distributed.HostSlots": 950,
+    "crawler.distributed.hosts.HostSlots": 950,
     # With --redis: a request failed for good leaves its worker's in-flight hash (nearest the
     # engine, after every retry).
-    "crawler.distributed.InFlightRelease": 10,
+    "crawler.distributed.inflight.InFlightRelease": 10,
 }
 
 SPIDER_MIDDLEWARES = {
     # With --redis: a request whose links are all queued leaves its worker's in-flight hash.
-    "crawler.distributed.InFlightRelease": 10,
+    "crawler.distributed.inflight.InFlightRelease": 10,
 }
 
 EXTENSIONS = {
     "archive.extension.WarcArchiver": 100,
     "crawler.progress.Progress": 500,
-    "crawler.distributed.ExpireRunKeys": 900,  # only with --redis (REDIS_URL set)
-    "crawler.distributed.WaitForPeers": 910,  # only with --redis
-    "crawler.distributed.ShareHistory": 920,  # only with --redis
+    "crawler.distributed.keys.ExpireRunKeys": 900,  # only with --redis (REDIS_URL set)
+    "crawler.distributed.peers.WaitForPeers": 910,  # only with --redis
+    "crawler.distributed.history.ShareHistory": 920,  # only with --redis
 }
 
 ITEM_PIPELINES = {

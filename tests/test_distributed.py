@@ -25,7 +25,7 @@ import redis
 import sqlite_utils
 
 from archive.repair import repair_folder
-from crawler.distributed import SharedHistory
+from crawler.distributed.history import SharedHistory
 from crawler.incremental import Known
 from crawler.portal_server import SamplePortals
 from crawler.sample_portals import Portals, Site, link_list, page
@@ -348,7 +348,8 @@ import time
 from types import SimpleNamespace
 import redis
 from scrapy.settings import Settings
-from crawler.distributed import WaitForPeers, alive_key
+from crawler.distributed.keys import alive_key
+from crawler.distributed.peers import WaitForPeers
 
 server = redis.Redis.from_url({redis_url!r})
 settings = Settings({{"NIANBAO_WORKER_ALIVE": 1, "NIANBAO_WORKER_STALL": {stall}}})

@@ -1,0 +1,87 @@
+"""Per-host politeness across all the workers of a run: leases in Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from crawler.distributed.keys import WORKER, alive_key, run_redis
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+
+RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
+
+
+class HostSlots:
+    """Downloader middleware: at most CONCURRENT_REQUESTS_PER_DOMAIN requests in flight per
+    host across all workers of a run, not per worker.
+
+    Each worker's Scrapy limits only its own requests: N workers on one portal would send N times
+    as many. Before it is downloaded, a request takes one of the host's leases in Redis
+    (`nianbao:RUN:portals:slot:HOST:i`, set only if free) and gives it back when its answer or
+    error comes. A lease expires by itself after the longest a download may take, so a worker
+    that dies holding one blocks nobody for long, and one whose holder's alive key is gone
+    (`WaitForPeers`) is freed sooner.
+    """
+
+    def __init__(self, server: Any, prefix: str, per_host: int, ttl_ms: int) -> None:
+        self.server = server
+        self.prefix = prefix
+        self.per_host = per_host
+        self.ttl_ms = ttl_ms
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> HostSlots:
+        server, prefix = run_redis(crawler)
+        settings = crawler.settings
+        waits = settings.getfloat("DOWNLOAD_TIMEOUT", 180) + settings.getfloat(
+            "AUTOTHROTTLE_MAX_DELAY", 60
+        )
+        return cls(
+            server,
+            prefix,
+            max(1, settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 2)),
+            int((waits + 60) * 1000),
+        )
+
+    async def process_request(self, request: Any) -> None:
+        host = urlsplit(request.url).netloc
+        lease = f"{WORKER} {uuid.uuid4().hex}"
+        for attempt in itertools.count(1):
+            for index in range(self.per_host):
+                key = f"{self.prefix}:slot:{host}:{index}"
+                if self.server.set(key, lease, nx=True, px=self.ttl_ms):
+                    request.meta["host_slot"] = (key, lease)
+                    return None
+            if attempt % 20 == 0:  # about every second of waiting
+                self.free_leases_of_the_dead(host)
+            await asyncio.sleep(0.05)
+
+    def free_leases_of_the_dead(self, host: str) -> None:
+        """A lease held by a worker that is no longer alive (`kill -9` mid-download) is freed
+        once its alive key has expired, not after the longest download."""
+        for index in range(self.per_host):
+            key = f"{self.prefix}:slot:{host}:{index}"
+            holder = self.server.get(key)
+            if holder is None:
+                continue
+            worker = holder.split(b" ", 1)[0].decode() if isinstance(holder, bytes) else ""
+            if worker and not self.server.exists(alive_key(self.prefix, worker)):
+                self.server.eval(RELEASE, 1, key, holder)
+
+    def process_response(self, request: Any, response: Any) -> Any:
+        self.release(request)
+        return response
+
+    def process_exception(self, request: Any, exception: Exception) -> None:
+        self.release(request)
+
+    def release(self, request: Any) -> None:
+        held = request.meta.pop("host_slot", None)
+        if held is not None:
+            self.server.eval(RELEASE, 1, *held)

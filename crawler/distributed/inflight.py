@@ -1,0 +1,136 @@
+"""A request taken from the shared queue stays in Redis, in its worker's in-flight hash,
+until the worker is done with it: a killed worker's requests can be given back."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from scrapy_redis.queue import PriorityQueue
+from scrapy_redis.scheduler import Scheduler
+
+from crawler.distributed.keys import RUN_KEYS_TTL, in_flight_key, run_prefix, run_redis
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+IN_FLIGHT = "nianbao_in_flight"  # request.meta key: the request's field in the in-flight hash
+
+# Take the best request and, in the same step, keep it as "score data" in the worker's in-flight
+# hash, so no kill can fall between the two.
+TAKE = """
+local top = redis.call('zrange', KEYS[1], 0, 0, 'WITHSCORES')
+if #top == 0 then return false end
+redis.call('zremrangebyrank', KEYS[1], 0, 0)
+redis.call('hset', KEYS[2], ARGV[1], top[2] .. ' ' .. top[1])
+redis.call('expire', KEYS[2], ARGV[2])
+return top[1]
+"""
+
+# Put every request of an in-flight hash back in the queue, with its priority, and drop the hash.
+GIVE_BACK = """
+local entries = redis.call('hvals', KEYS[2])
+for _, entry in ipairs(entries) do
+  local cut = string.find(entry, ' ', 1, true)
+  redis.call('zadd', KEYS[1], string.sub(entry, 1, cut - 1), string.sub(entry, cut + 1))
+end
+redis.call('del', KEYS[2])
+return #entries
+"""
+
+
+class ReliableQueue(PriorityQueue):
+    """scrapy-redis's priority queue, but a request taken stays in Redis until it is done.
+
+    `pop` moves it to this worker's in-flight hash and tags it with its field there; whoever
+    finishes with it (`InFlightRelease`, `ReleasingScheduler`) deletes the field.
+    """
+
+    def pop(self, timeout: int = 0) -> Any:
+        token = uuid.uuid4().hex
+        keys = [self.key, in_flight_key(run_prefix(self.key))]
+        data = self.server.eval(TAKE, 2, *keys, token, RUN_KEYS_TTL)
+        if not data:
+            return None
+        request = self._decode_request(data)
+        request.meta[IN_FLIGHT] = token
+        return request
+
+
+def release(server: Any, prefix: str, request: Any) -> None:
+    """This worker is done with `request`: it leaves the in-flight hash."""
+    token = request.meta.pop(IN_FLIGHT, None)
+    if token is not None:
+        server.hdel(in_flight_key(prefix), token)
+
+
+def give_back(server: Any, prefix: str, worker: str) -> int:
+    """Put a worker's in-flight requests back in the run's queue; how many there were."""
+    keys = [f"{prefix}:requests", in_flight_key(prefix, worker)]
+    return int(server.eval(GIVE_BACK, 2, *keys))
+
+
+class ReleasingScheduler(Scheduler):
+    """scrapy-redis's scheduler, releasing a request that goes back to the queue (a retry or a
+    redirect carries its tag) from the in-flight hash, whether or not the seen-set lets it in."""
+
+    def enqueue_request(self, request: Any) -> bool:
+        token = request.meta.pop(IN_FLIGHT, None)
+        queued = super().enqueue_request(request)
+        if token is not None:
+            self.server.hdel(in_flight_key(run_prefix(self.queue.key)), token)
+        return queued
+
+
+class InFlightRelease:
+    """Downloader and spider middleware: a request is done when its response has been through
+    the spider, its links queued (the end of the spider's output, or the spider's error), or
+    when its download failed for good (an exception no retry took up, robots.txt, a skip).
+
+    Installed nearest the engine on both sides, so it sees what is left after every other
+    middleware. An output abandoned by a closing engine is not done: it is given back.
+    """
+
+    def __init__(self, server: Any, prefix: str) -> None:
+        self.server = server
+        self.prefix = prefix
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> InFlightRelease:
+        return cls(*run_redis(crawler))
+
+    def release(self, request: Any) -> None:
+        try:
+            release(self.server, self.prefix, request)
+        except Exception as exc:  # the request is done either way; at worst fetched again
+            logger.debug("could not release %s: %s", request, exc)
+
+    def process_exception(self, request: Any, exception: Exception) -> None:
+        self.release(request)
+
+    def process_spider_exception(self, response: Any, exception: Exception) -> None:
+        self.release(response.request)
+
+    def process_spider_output(self, response: Any, result: Iterable[Any]) -> Iterator[Any]:
+        try:
+            yield from result
+        except Exception:
+            self.release(response.request)
+            raise
+        self.release(response.request)
+
+    async def process_spider_output_async(
+        self, response: Any, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        try:
+            async for item in result:
+                yield item
+        except Exception:
+            self.release(response.request)
+            raise
+        self.release(response.request)
