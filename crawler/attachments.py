@@ -9,6 +9,7 @@ parser joins. DOC, WPS and XLS go through LibreOffice headless (a Debian package
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import re
@@ -217,9 +218,31 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
+def find_libreoffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def libreoffice_identity() -> str:
+    """Which LibreOffice converts DOC/WPS/XLS here, cheaply (no start-up, unlike --version):
+    a digest of its `versionrc` with the file's size and time, which every upgrade rewrites.
+    "-" when there is none (those files then fail: installing it changes the rows too)."""
+    office = find_libreoffice()
+    if office is None:
+        return "-"
+    program = Path(office).resolve().parent
+    versionrc = next(
+        (p for p in (program / "versionrc", program / "version.ini") if p.exists()), None
+    )
+    if versionrc is None:
+        return f"{program} (no versionrc)"
+    stat = versionrc.stat()
+    digest = hashlib.sha256(versionrc.read_bytes()).hexdigest()[:16]
+    return f"{digest} {stat.st_size} {stat.st_mtime_ns}"
+
+
 def convert_with_libreoffice(data: bytes, kind: str, target: str, timeout: float = 120) -> bytes:
     """Convert a legacy DOC/WPS/XLS file with LibreOffice headless (Debian package)."""
-    office = shutil.which("soffice") or shutil.which("libreoffice")
+    office = find_libreoffice()
     if office is None:
         raise AttachmentError(
             "LibreOffice is not installed (apt-get install libreoffice-writer-nogui)"

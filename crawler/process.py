@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crawler.attachments import AttachmentError, parse_attachment
+from crawler.attachments import AttachmentError, libreoffice_identity, parse_attachment
 from crawler.extract import article_text, attachment_type, decode_html, headings, published_date
 from crawler.items import Capture
 from crawler.report import Report, parse_html
@@ -50,6 +50,7 @@ def parser_fingerprint() -> str:
         except metadata.PackageNotFoundError:
             version = "-"
         digest.update(f"{library}={version}".encode())
+    digest.update(f"libreoffice={libreoffice_identity()}".encode())
     return digest.hexdigest()[:16]
 
 

@@ -19,8 +19,14 @@ import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
-from crawler.attachments import AttachmentError, convert_with_libreoffice, parse_attachment
+from crawler.attachments import (
+    AttachmentError,
+    convert_with_libreoffice,
+    libreoffice_identity,
+    parse_attachment,
+)
 from crawler.cli import cli
+from crawler.process import parser_fingerprint
 from crawler.report import Report
 from crawler.report.schema import ACTIVE_COLS, REQUEST_COLS, REQUEST_ROW_ORDER, REVIEW_COLS
 from crawler.sample_portals import generated_tables
@@ -384,3 +390,43 @@ def test_nianbao_parse_reads_attachments_and_stores_their_source_type(
     result = runner.invoke(cli, ["parse", str(scanned)])
     assert result.exit_code == 1  # readable, but no tables
     assert "scanned PDF" in json.loads(result.output)["notes"][0]
+
+
+@pytest.fixture
+def fresh_fingerprint() -> Any:
+    parser_fingerprint.cache_clear()
+    yield parser_fingerprint
+    parser_fingerprint.cache_clear()  # the real one again for the tests after
+
+
+def office_layout(root: Path, versionrc: str) -> Path:
+    """Debian's layout: bin/soffice links to lib/libreoffice/program/soffice, beside versionrc."""
+    program = root / "lib" / "libreoffice" / "program"
+    program.mkdir(parents=True, exist_ok=True)
+    (program / "soffice").write_text("#!/bin/sh\n")
+    (program / "soffice").chmod(0o755)
+    (program / "versionrc").write_text(versionrc)
+    (root / "bin").mkdir(exist_ok=True)
+    if not (root / "bin" / "soffice").exists():
+        (root / "bin" / "soffice").symlink_to(program / "soffice")
+    return root / "bin"
+
+
+def test_the_parser_fingerprint_changes_with_libreoffice(tmp_path, monkeypatch, fresh_fingerprint):
+    """DOC/WPS/XLS rows depend on the LibreOffice that converted them: an upgrade (or installing
+    it) means those files are parsed again by the next replay."""
+    real = libreoffice_identity()
+    if real != "-":  # the installed one is identified, the same each time
+        assert real == libreoffice_identity() and real.count(" ") == 2
+    monkeypatch.setenv("PATH", str(office_layout(tmp_path, "[Version]\nbuildid=40(Build:2)\n")))
+    fresh_fingerprint.cache_clear()
+    old = (libreoffice_identity(), fresh_fingerprint())
+    office_layout(tmp_path, "[Version]\nbuildid=41(Build:1)\n")  # the upgrade
+    fresh_fingerprint.cache_clear()
+    new = (libreoffice_identity(), fresh_fingerprint())
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    fresh_fingerprint.cache_clear()
+    none = (libreoffice_identity(), fresh_fingerprint())
+    assert none[0] == "-"
+    assert len({old[0], new[0], none[0]}) == 3
+    assert len({old[1], new[1], none[1]}) == 3
