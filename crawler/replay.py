@@ -93,7 +93,10 @@ class Originals:
         refers = revisit.refers_to or {}
         uri = refers.get("uri") or revisit.url
         digest = refers.get("payload_digest") or revisit.payload_digest
-        where = self.by_digest.get((uri, digest or "")) or self.latest.get(uri)
+        # With a digest, only that payload will do: the URL's latest capture may be another
+        # version (its original in a file not given, damaged, or read later), and parsing it in
+        # the revisit's place would invent an edit. Unresolved, the file is parsed again later.
+        where = self.by_digest.get((uri, digest)) if digest else self.latest.get(uri)
         if where is None:
             return None
         if where in self.plain:

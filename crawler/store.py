@@ -223,6 +223,11 @@ def save_page(db: sqlite_utils.Database, page: dict[str, Any]) -> None:
     db.execute(_page_upsert_sql(tuple(page)), list(page.values()))
 
 
+# An upsert keeps the latest fetch: an older capture met again (a file replayed again after a
+# later one, workers' archives merged) must not roll a row back.
+NOT_OLDER = "excluded.fetched_at >= coalesce(pages.fetched_at, '') or excluded.fetched_at is null"
+
+
 @lru_cache(maxsize=32)
 def _page_upsert_sql(columns: tuple[str, ...]) -> str:
     """One statement per column set: sqlite-utils' upsert looks up the table's columns on every
@@ -230,7 +235,10 @@ def _page_upsert_sql(columns: tuple[str, ...]) -> str:
     names = ", ".join(f'"{c}"' for c in columns)
     marks = ", ".join("?" for _ in columns)
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != "url")
-    return f"insert into pages ({names}) values ({marks}) on conflict(url) do update set {updates}"
+    return (
+        f"insert into pages ({names}) values ({marks}) on conflict(url) do update set {updates}"
+        + (f" where {NOT_OLDER}" if "fetched_at" in columns else "")
+    )
 
 
 def save_rows(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
@@ -238,10 +246,20 @@ def save_rows(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
     with db.atomic():
         save_page(db, rows.page)
         if rows.attachment is not None:
-            db["attachments"].upsert(rows.attachment, pk="url", alter=True)
+            _save_attachment(db, rows.attachment)
         if rows.report is None:
             return SaveResult()
         return _save_report(db, rows)
+
+
+def _save_attachment(db: sqlite_utils.Database, attachment: dict[str, Any]) -> None:
+    """Upsert an attachment's latest fetch (never an older one over it)."""
+    stored = db.execute(
+        "select fetched_at from attachments where url = ?", [attachment["url"]]
+    ).fetchone()
+    if stored and (attachment.get("fetched_at") or "") < (stored[0] or ""):
+        return
+    db["attachments"].upsert(attachment, pk="url", alter=True)
 
 
 VOLATILE = {"fetched_at", "warc_filename", "warc_record_offset", "payload_digest", "updated_at"}
@@ -284,7 +302,11 @@ def _save_report(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
     if existing["url"] != report["url"]:
         _add_alias(db, report["url"], existing["id"])
         return SaveResult(report_id=existing["id"], duplicate_of=existing["id"])
-    changed = existing["content_key"] != report["content_key"]
+    # The very payload stored, parsed again (a parser change replayed): whatever differs is the
+    # parser's doing, never a new version of the report.
+    digest = report.get("payload_digest")
+    reparsed = digest is not None and digest == existing["payload_digest"]
+    changed = existing["content_key"] != report["content_key"] and not reparsed
     if changed and (report.get("fetched_at") or "") < (existing["fetched_at"] or ""):
         # A capture from before the current version (an archive replayed into the database that
         # already holds it): history, never a new version.

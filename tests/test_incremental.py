@@ -28,6 +28,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archive.reader import iter_captures
 from crawler.incremental import Known, is_fresh, merge_history, period_of
 from crawler.portal_server import LogEntry, SamplePortals
+from crawler.report import parse_html
 from crawler.sample_portals import ReportSpec, next_night
 from tests.helpers import (
     FAST,
@@ -324,6 +325,101 @@ def test_replaying_into_a_database_that_holds_the_archive_changes_nothing(
     after = reports_and_history(sqlite_utils.Database(own / "nianbao.db"))
     assert after == before
     assert len(after[2]) == 1 and max(r["version"] for r in after[1]) == 2
+
+
+def test_a_parser_change_replayed_adds_no_version(
+    nights: Nights, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A better parser replayed into the database: every report and every kept version takes
+    its reading, and no capture parsed again counts as an edit (same versions as a rebuild)."""
+    import crawler.attachments
+    import crawler.process
+    import crawler.replay
+
+    warc = str(nights.data / "warc")
+    merged = tmp_path / "merged"
+    result = nianbao("replay", warc, "--data", str(merged))
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+
+    def better(html: str, url: str | None = None) -> Any:
+        report = parse_html(html, url)
+        report.organization = f"{report.organization}（新）"
+        return report
+
+    monkeypatch.setattr(crawler.process, "parse_html", better)
+    monkeypatch.setattr(crawler.attachments, "parse_html", better)
+    monkeypatch.setattr(crawler.replay, "parser_fingerprint", lambda: "a-better-parser")
+    crawler.process.analyse_html.cache_clear()
+    crawler.process.analyse_attachment.cache_clear()
+    try:
+        files = sorted((nights.data / "warc").glob("*.warc.gz"))
+        crawler.replay.replay_into(files, merged / "nianbao.db", jobs=1)
+        rebuilt = tmp_path / "rebuilt"
+        rebuilt.mkdir()
+        crawler.replay.replay_into(files, rebuilt / "nianbao.db", jobs=1)
+    finally:
+        crawler.process.analyse_html.cache_clear()
+        crawler.process.analyse_attachment.cache_clear()
+    db = sqlite_utils.Database(merged / "nianbao.db")
+    assert reports_and_history(db) == reports_and_history(
+        sqlite_utils.Database(rebuilt / "nianbao.db")
+    )
+    assert db["report_versions"].count == 1
+    assert max(r["version"] for r in db.query("select version from reports")) == 2
+    organizations = [r["organization"] for r in db.query("select organization from reports")]
+    assert organizations and all(o.endswith("（新）") for o in organizations)
+    (kept,) = db.query("select cells from report_versions")
+    assert kept["cells"] == next(nights.db.query("select cells from report_versions"))["cells"], (
+        "the kept version's cells are unchanged by an organization-only change"
+    )
+
+
+def test_a_revisit_whose_original_is_missing_is_not_read_as_another_version(
+    nights: Nights, tmp_path: Path
+):
+    """Nights 1 and 3 without night 2: a night-3 revisit of a page that changed on night 2
+    refers to night 2's payload. It stays unresolved (its file parsed again by a later replay
+    with night 2), never read as night 1's version of the page."""
+    import crawler.replay
+
+    files = nights.nights[0].warcs + nights.nights[2].warcs
+    originals = {
+        (r.url, r.payload_digest) for r in iter_captures(files) if r.record_type != "revisit"
+    }
+    missing = [
+        r
+        for r in iter_captures(nights.nights[2].warcs)
+        if r.record_type == "revisit"
+        and (r.refers_to.get("uri") or r.url, r.refers_to.get("payload_digest") or r.payload_digest)
+        not in originals
+    ]
+    changed_on_night_2 = {r.url for r in missing} - {
+        r.url for r in iter_captures(nights.nights[0].warcs)
+    }
+    assert missing and len({r.url for r in missing}) > len(changed_on_night_2), "no edited page"
+    data = tmp_path / "data"
+    data.mkdir()
+    stats = crawler.replay.replay_into(files, data / "nianbao.db", jobs=1)
+    assert stats.get("nianbao/errors/revisit_unresolved") == len(missing)
+    held = {r["name"] for r in sqlite_utils.Database(data / "nianbao.db")["replayed_files"].rows}
+    assert held == {path.name for path in nights.nights[0].warcs}
+
+
+def test_an_older_file_replayed_again_rolls_nothing_back(nights: Nights, tmp_path: Path):
+    """Night 1's files parsed again (--reparse) into the database of all three nights: pages,
+    attachments, reports and history keep their latest fetch."""
+    data = tmp_path / "data"
+    result = nianbao("replay", str(nights.data / "warc"), "--data", str(data))
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    db = sqlite_utils.Database(data / "nianbao.db")
+    pages = "select url, status, fetched_at, payload_digest, warc_filename from pages order by url"
+    attachments = "select url, fetched_at, warc_filename from attachments order by url"
+    before = (list(db.query(pages)), list(db.query(attachments)), reports_and_history(db))
+    again = nianbao("replay", *map(str, nights.nights[0].warcs), "--data", str(data), "--reparse")
+    assert again.returncode == 0, again.stdout + again.stderr[-3000:]
+    after = (list(db.query(pages)), list(db.query(attachments)), reports_and_history(db))
+    assert before[0] and before[1]
+    assert after == before
 
 
 def test_replaying_night_by_night_into_one_database_parses_each_night_once(
