@@ -15,6 +15,7 @@ still reaches every record.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -36,7 +37,7 @@ from crawler.items import Capture
 from crawler.layouts import page_links
 from crawler.process import outcome_keys, page_row, parser_fingerprint, process_capture
 from crawler.progress import progress_text
-from crawler.run import DataFolderLocked, DataPaths, Summary, data_lock
+from crawler.run import DataFolderLocked, DataPaths, Summary, data_lock, drop_inherited_locks
 from crawler.scope import canonical_url, is_attachment
 from crawler.store import Rows, held_files, mark_replayed, now_iso, open_db, save_rows
 
@@ -266,7 +267,10 @@ class Workers:
     def __enter__(self) -> Workers:
         if self.jobs > 1:
             self.pool = ProcessPoolExecutor(
-                self.jobs, mp_context=get_context("fork"), initializer=leave_signals_to_parent
+                self.jobs,
+                mp_context=get_context("fork"),
+                initializer=leave_signals_to_parent,
+                initargs=(os.getpid(),),
             )
         return self
 
@@ -282,10 +286,28 @@ class Workers:
         return future
 
 
-def leave_signals_to_parent() -> None:
-    """A worker ignores Ctrl-C and dies of SIGTERM: the replaying process decides how to stop."""
+def leave_signals_to_parent(parent: int) -> None:
+    """A worker ignores Ctrl-C and dies of SIGTERM: the replaying process decides how to stop.
+    It holds none of the parent's locks, and dies with it (a parent killed with -9 leaves no
+    workers behind, waiting for work forever)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    drop_inherited_locks()
+    die_with_parent(parent)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this process when its parent dies (elsewhere: nothing to ask)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
 
 
 FileKey = tuple[str, int]  # a WARC file's name and size

@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,6 +56,19 @@ class DataPaths:
         return self.root / "job"
 
 
+HELD_LOCKS: set[int] = set()  # file descriptors of the data-folder locks this process holds
+
+
+def drop_inherited_locks() -> None:
+    """In a forked child: close its copies of the parent's lock files. An flock belongs to the
+    open file, so the parent keeps its lock, and a child outliving a parent killed with -9 does
+    not keep the data folder locked."""
+    for fd in list(HELD_LOCKS):
+        with suppress(OSError):
+            os.close(fd)
+    HELD_LOCKS.clear()
+
+
 @contextmanager
 def data_lock(paths: DataPaths) -> Iterator[None]:
     """Hold an exclusive lock on the data folder, or raise DataFolderLocked at once.
@@ -72,6 +85,7 @@ def data_lock(paths: DataPaths) -> Iterator[None]:
         raise DataFolderLocked(
             f"another nianbao run is using {paths.root} (lock {paths.lock})"
         ) from exc
+    HELD_LOCKS.add(handle.fileno())
     try:
         handle.seek(0)
         handle.truncate()
@@ -79,6 +93,7 @@ def data_lock(paths: DataPaths) -> Iterator[None]:
         handle.flush()
         yield
     finally:
+        HELD_LOCKS.discard(handle.fileno())
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
 

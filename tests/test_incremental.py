@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ from crawler.report import parse_html
 from crawler.sample_portals import ReportSpec, next_night
 from tests.helpers import (
     FAST,
+    ROOT,
     nianbao,
     report_snapshot,
     same_value,
@@ -491,6 +493,68 @@ def test_a_stopped_replay_goes_on_where_it_stopped(
     assert f"pages={total - in_first} " in again.stdout
     assert reports_and_history(db) == reports_and_history(nights.db)
     assert {row["name"] for row in db["replayed_files"].rows} == {f.name for f in files}
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_replay_killed_with_sigkill_leaves_no_workers_and_no_lock(nights: Nights, tmp_path: Path):
+    """`kill -9` of a replay whose worker processes are busy: they die with it, and the next
+    replay gets the data folder at once (forked workers used to hold its lock, waiting forever)."""
+    files = [str(path) for night in nights.nights for path in night.warcs]
+    data = tmp_path / "data"
+    script = f"""
+import multiprocessing, time
+from pathlib import Path
+from crawler import replay
+from crawler.run import DataPaths
+
+reader = replay.iter_captures
+
+def held_up(paths, errors, ended):
+    for number, record in enumerate(reader(paths, errors=errors, ended=ended)):
+        if multiprocessing.active_children():  # the workers have started
+            print("busy", flush=True)
+            time.sleep(120)
+        yield record
+
+replay.iter_captures = held_up
+replay.BATCH = 3  # records read as they are submitted
+replay.replay_paths([Path(f) for f in {files!r}], DataPaths(Path({str(data)!r})), jobs=2)
+"""
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() == "busy"
+        workers = children_of(process.pid)
+        assert workers, "the replay started no worker processes"
+        process.kill()
+        process.wait(timeout=10)
+        for _ in range(100):
+            if not any(Path(f"/proc/{pid}").exists() for pid in workers):
+                break
+            time.sleep(0.05)
+        left = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+        assert not left, f"workers outlived the replay: {left}"
+    finally:
+        process.kill()
+    again = nianbao("replay", *files, "--data", str(data))
+    assert again.returncode == 0, again.stdout + again.stderr[-3000:]
+    assert (
+        reports_and_history(sqlite_utils.Database(data / "nianbao.db"))[:2]
+        == (reports_and_history(nights.db)[:2])
+    )
 
 
 def test_reports_point_at_whole_responses(nights: Nights):
