@@ -21,7 +21,8 @@ def warc_files(paths: Path | list[Path]) -> list[Path]:
             found.extend(p for p in path.rglob("*") if p.name.endswith(WARC_SUFFIXES))
         elif path.name.endswith(WARC_SUFFIXES):
             found.append(path)
-    return sorted(found, key=lambda p: (p.name, str(p)))
+    unique = {p.resolve(): p for p in found}  # a file given twice (itself and its folder): once
+    return sorted(unique.values(), key=lambda p: (p.name, str(p)))
 
 
 def write_cdxj(paths: Path | list[Path], out_path: Path, parts: Path | None = None) -> int:

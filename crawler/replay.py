@@ -209,10 +209,14 @@ def replay_into(
     records = iter_captures(paths, errors=replay.errors, ended=replay.ended)
     try:
         with Workers(jobs or default_jobs()) as workers:
-            while batch := list(islice(records, BATCH)):
+            more = True
+            while more:
                 with db.atomic():  # a commit per batch: one per record cost more than parsing
-                    for record in batch:
+                    submitted = 0
+                    for record in islice(records, BATCH):  # read as submitted: few bodies held
                         replay.submit(record, workers)
+                        submitted += 1
+                    more = submitted == BATCH
                     replay.note_whole_files()
             with db.atomic():
                 replay.finish()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.index import write_cdxj
+from archive.index import warc_files, write_cdxj
 from archive.reader import iter_captures
 from archive.repair import check_and_repair, repair_folder
 from archive.writer import RotatingWarcWriter
@@ -400,3 +400,15 @@ def test_folders_written_at_the_same_time_are_read_in_capture_order(tmp_path):
         writer.close()
     read = [r.url for r in iter_captures([tmp_path / "worker-a", tmp_path / "worker-b"])]
     assert read == written
+
+
+def test_a_warc_file_given_twice_is_read_once(tmp_path: Path):
+    """`nianbao replay data/warc data/warc/x.warc.gz`: the file is replayed once, not twice
+    (the rows came out right, but every count was doubled)."""
+    folder = tmp_path / "warc"
+    (folder / "old").mkdir(parents=True)
+    for name in ("a-20240101.warc.gz", "old/b-20230101.warc.gz"):
+        (folder / name).write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("not a WARC")
+    given = [folder, folder / "a-20240101.warc.gz", tmp_path / "warc" / ".." / "warc" / "old"]
+    assert [p.name for p in warc_files(given)] == ["a-20240101.warc.gz", "b-20230101.warc.gz"]
