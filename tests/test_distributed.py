@@ -42,17 +42,13 @@ from tests.helpers import (
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Redis server of the test's own: the workers' history of pages outlives runs, and a
-    later test's portals may get the ports (so the URLs) of an earlier one's."""
+def redis_server(port: int, workdir: Path) -> subprocess.Popen:
+    """A redis-server on loopback, answering."""
     server = shutil.which("redis-server")
     if server is None:
         if os.environ.get("CI"):
             pytest.fail("redis-server is not installed (scripts/setup.sh installs it)")
         pytest.skip("redis-server is not installed")
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         cwd=workdir,
@@ -62,13 +58,20 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for _ in range(200):
         try:
             client.ping()
-            break
+            return process
         except redis.ConnectionError:
             assert process.poll() is None, f"redis-server exited (port {port} taken?)"
             time.sleep(0.05)
-    else:
-        process.terminate()
-        pytest.fail(f"redis-server did not answer on port {port} within 10 s")
+    process.terminate()
+    pytest.fail(f"redis-server did not answer on port {port} within 10 s")
+
+
+@pytest.fixture
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis server of the test's own: the workers' history of pages outlives runs, and a
+    later test's portals may get the ports (so the URLs) of an earlier one's."""
+    port = free_port()
+    process = redis_server(port, tmp_path_factory.mktemp("redis"))
     try:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
@@ -380,3 +383,90 @@ def test_a_worker_whose_reactor_stands_still_too_long_lets_its_key_lapse(redis_u
     alive, after, log = held_up_worker(redis_url, stall=2, wait=6)
     assert (alive, after) == ("0", "0")
     assert "reactor has stood still for" in log
+
+
+PREFIX = "nianbao:unit:portals"
+
+
+def test_a_take_asked_twice_takes_one_request(redis_url: str):
+    """redis-py sends a command again when its answer was lost: the same token takes the same
+    request, and none is lost from the queue between the two."""
+    from crawler.distributed.inflight import TAKE
+    from crawler.distributed.keys import in_flight_key
+
+    server = redis.Redis.from_url(redis_url)
+    server.zadd(f"{PREFIX}:requests", {b"first": 0, b"second": 1, b"third": 2})
+    keys = [f"{PREFIX}:requests", in_flight_key(PREFIX, "w1")]
+    answers = [server.eval(TAKE, 2, *keys, "token-1", 60) for _ in range(2)]
+    assert answers == [b"first", b"first"]
+    assert server.zrange(f"{PREFIX}:requests", 0, -1) == [b"second", b"third"]
+    assert server.hgetall(in_flight_key(PREFIX, "w1")) == {b"token-1": b"0 first"}
+    assert server.eval(TAKE, 2, *keys, "token-2", 60) == b"second"
+
+
+def test_a_request_that_takes_down_its_workers_is_parked(redis_url: str):
+    """Given back after each of 3 workers died holding it, a request is parked, not queued for
+    a 4th; a worker stopped by SIGTERM does not count. The queue keeps the run's expiry."""
+    from crawler.distributed.inflight import MAX_DEATHS, give_back
+    from crawler.distributed.keys import RUN_KEYS_TTL, in_flight_key
+
+    server = redis.Redis.from_url(redis_url)
+    queue = f"{PREFIX}:requests"
+
+    def held_by(worker: str, *requests: bytes) -> None:
+        entries = {f"t{n}": b"0 " + request for n, request in enumerate(requests)}
+        server.hset(in_flight_key(PREFIX, worker), mapping=entries)
+
+    for _ in range(MAX_DEATHS):
+        held_by("stopped", b"killer", b"fine")
+        assert give_back(server, PREFIX, "stopped") == 2  # SIGTERM: no death counted
+    assert 0 < server.ttl(queue) <= RUN_KEYS_TTL
+    server.delete(queue)
+    given = []
+    for number in range(MAX_DEATHS):
+        held_by(f"dead{number}", b"killer", *([b"fine"] if number == 0 else []))
+        given.append(give_back(server, PREFIX, f"dead{number}", died=True))
+        server.zrem(queue, b"killer")  # taken by the next worker, which dies holding it
+    assert given == [2] + [1] * (MAX_DEATHS - 2) + [0]
+    assert server.zrange(queue, 0, -1, withscores=True) == [(b"fine", 0.0)]
+    assert server.lrange(f"{PREFIX}:parked", 0, -1) == [b"killer"]
+    assert not server.keys(in_flight_key(PREFIX, "*"))
+
+
+def test_host_leases_wait_out_a_redis_outage(tmp_path: Path):
+    """Redis restarts while a request waits for its host's lease: the request waits and gets
+    one, instead of failing for good (and its page being lost for the night)."""
+    import asyncio
+
+    from crawler.distributed.hosts import HostSlots
+    from crawler.distributed.keys import WORKER
+
+    port = free_port()
+    process = redis_server(port, tmp_path)
+    server = redis.Redis(port=port, socket_connect_timeout=0.5, socket_timeout=0.5)
+    slots = HostSlots(server, PREFIX, per_host=1, ttl_ms=60_000)
+    request = type("Request", (), {"url": "http://portal.gov.cn/a.html", "meta": {}})()
+    server.set(f"{PREFIX}:slot:portal.gov.cn:0", "someone 1", px=60_000)  # busy: it waits
+    process.terminate()
+    process.wait(timeout=10)
+
+    async def restart_later() -> None:
+        await asyncio.sleep(1.5)
+        restarted.append(redis_server(port, tmp_path))  # empty: the old lease is gone
+
+    restarted: list[subprocess.Popen] = []
+
+    async def both() -> None:
+        await asyncio.gather(slots.process_request(request), restart_later())
+
+    try:
+        asyncio.run(asyncio.wait_for(both(), timeout=30))
+        key, lease = request.meta["host_slot"]
+        assert key == f"{PREFIX}:slot:portal.gov.cn:0" and lease.startswith(WORKER)
+        assert server.get(key) == lease.encode()
+        slots.release(request)
+        assert server.get(key) is None
+    finally:
+        for started in restarted:
+            started.terminate()
+            started.wait(timeout=10)

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from redis.exceptions import RedisError
 
 from crawler.distributed.keys import WORKER, alive_key, run_redis
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
+
+logger = logging.getLogger(__name__)
 
 RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 
@@ -52,15 +57,29 @@ class HostSlots:
     async def process_request(self, request: Any) -> None:
         host = urlsplit(request.url).netloc
         lease = f"{WORKER} {uuid.uuid4().hex}"
+        outage = False
         for attempt in itertools.count(1):
-            for index in range(self.per_host):
-                key = f"{self.prefix}:slot:{host}:{index}"
-                if self.server.set(key, lease, nx=True, px=self.ttl_ms):
-                    request.meta["host_slot"] = (key, lease)
+            try:
+                if self.take_lease(host, lease, request):
+                    if outage:
+                        logger.warning("Redis answers again: host leases taken as before")
                     return None
-            if attempt % 20 == 0:  # about every second of waiting
-                self.free_leases_of_the_dead(host)
+                if attempt % 20 == 0:  # about every second of waiting
+                    self.free_leases_of_the_dead(host)
+            except RedisError as exc:  # a blip must not fail the request: wait and ask again
+                if not outage:
+                    logger.warning("Redis unreachable for host leases, waiting: %s", exc)
+                outage = True
+                await asyncio.sleep(1)
             await asyncio.sleep(0.05)
+
+    def take_lease(self, host: str, lease: str, request: Any) -> bool:
+        for index in range(self.per_host):
+            key = f"{self.prefix}:slot:{host}:{index}"
+            if self.server.set(key, lease, nx=True, px=self.ttl_ms):
+                request.meta["host_slot"] = (key, lease)
+                return True
+        return False
 
     def free_leases_of_the_dead(self, host: str) -> None:
         """A lease held by a worker that is no longer alive (`kill -9` mid-download) is freed
@@ -70,7 +89,8 @@ class HostSlots:
             holder = self.server.get(key)
             if holder is None:
                 continue
-            worker = holder.split(b" ", 1)[0].decode() if isinstance(holder, bytes) else ""
+            text = holder.decode() if isinstance(holder, bytes) else str(holder)
+            worker = text.split(" ", 1)[0]
             if worker and not self.server.exists(alive_key(self.prefix, worker)):
                 self.server.eval(RELEASE, 1, key, holder)
 
@@ -83,5 +103,9 @@ class HostSlots:
 
     def release(self, request: Any) -> None:
         held = request.meta.pop("host_slot", None)
-        if held is not None:
+        if held is None:
+            return
+        try:
             self.server.eval(RELEASE, 1, *held)
+        except RedisError as exc:  # the lease expires by itself; the response is not lost
+            logger.warning("could not give back a host lease (it will expire): %s", exc)

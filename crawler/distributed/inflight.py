@@ -22,8 +22,11 @@ logger = logging.getLogger(__name__)
 IN_FLIGHT = "nianbao_in_flight"  # request.meta key: the request's field in the in-flight hash
 
 # Take the best request and, in the same step, keep it as "score data" in the worker's in-flight
-# hash, so no kill can fall between the two.
+# hash, so no kill can fall between the two. Asked again with the same token (redis-py resends a
+# command whose answer a dropped connection lost), it answers the same request, not a second.
 TAKE = """
+local held = redis.call('hget', KEYS[2], ARGV[1])
+if held then return string.sub(held, string.find(held, ' ', 1, true) + 1) end
 local top = redis.call('zrange', KEYS[1], 0, 0, 'WITHSCORES')
 if #top == 0 then return false end
 redis.call('zremrangebyrank', KEYS[1], 0, 0)
@@ -33,15 +36,33 @@ return top[1]
 """
 
 # Put every request of an in-flight hash back in the queue, with its priority, and drop the hash.
+# Taken from a dead worker (ARGV[1] = 1), each request counts in KEYS[3]: one whose worker died
+# MAX_DEATHS times (its page kills or hangs whoever fetches it) is parked in KEYS[4] instead,
+# not handed on to kill the next worker. The queue keeps the run's expiry (ARGV[3] seconds).
 GIVE_BACK = """
 local entries = redis.call('hvals', KEYS[2])
+local parked = 0
 for _, entry in ipairs(entries) do
   local cut = string.find(entry, ' ', 1, true)
-  redis.call('zadd', KEYS[1], string.sub(entry, 1, cut - 1), string.sub(entry, cut + 1))
+  local deaths = 0
+  if ARGV[1] == '1' then
+    local id = redis.sha1hex(string.sub(entry, cut + 1))
+    deaths = redis.call('hincrby', KEYS[3], id, 1)
+    redis.call('expire', KEYS[3], ARGV[3])
+  end
+  if deaths >= tonumber(ARGV[2]) then
+    redis.call('rpush', KEYS[4], string.sub(entry, cut + 1))
+    redis.call('expire', KEYS[4], ARGV[3])
+    parked = parked + 1
+  else
+    redis.call('zadd', KEYS[1], string.sub(entry, 1, cut - 1), string.sub(entry, cut + 1))
+  end
 end
 redis.call('del', KEYS[2])
-return #entries
+if #entries > parked then redis.call('expire', KEYS[1], ARGV[3]) end
+return {#entries - parked, parked}
 """
+MAX_DEATHS = 3  # workers a request may take down with it before it is parked
 
 
 class ReliableQueue(PriorityQueue):
@@ -69,10 +90,23 @@ def release(server: Any, prefix: str, request: Any) -> None:
         server.hdel(in_flight_key(prefix), token)
 
 
-def give_back(server: Any, prefix: str, worker: str) -> int:
-    """Put a worker's in-flight requests back in the run's queue; how many there were."""
+def give_back(server: Any, prefix: str, worker: str, died: bool = False) -> int:
+    """Put a worker's in-flight requests back in the run's queue; how many went back.
+
+    A dead worker's requests count its death: one that went with MAX_DEATHS workers is parked
+    in `PREFIX:parked` (a list of encoded requests), with an error logged, not queued again."""
     keys = [f"{prefix}:requests", in_flight_key(prefix, worker)]
-    return int(server.eval(GIVE_BACK, 2, *keys))
+    keys += [f"{prefix}:deaths", f"{prefix}:parked"]
+    given, parked = server.eval(GIVE_BACK, 4, *keys, int(died), MAX_DEATHS, RUN_KEYS_TTL)
+    if parked:
+        logger.error(
+            "%d request(s) went down with %d workers each and are parked, not fetched again "
+            "(Redis list %s:parked)",
+            parked,
+            MAX_DEATHS,
+            prefix,
+        )
+    return int(given)
 
 
 class ReleasingScheduler(Scheduler):

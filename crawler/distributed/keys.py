@@ -44,7 +44,8 @@ def distributed_settings(redis_url: str, run: str | None = None) -> dict[str, An
 class ExpireRunKeys:
     """When a worker finishes, its run's keys are set to expire (`RUN_KEYS_TTL`).
 
-    Workers still running keep using them; a worker started later the same night renews them.
+    Workers still running renew the expiry on every heartbeat (`WaitForPeers`), so the keys
+    of a run whose workers were all killed expire too, and a long run's never do under it.
     """
 
     def __init__(self, crawler: Crawler) -> None:

@@ -11,7 +11,13 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
 from crawler.distributed.inflight import give_back
-from crawler.distributed.keys import WORKER, alive_key, in_flight_key, run_redis
+from crawler.distributed.keys import (
+    RUN_KEYS_TTL,
+    WORKER,
+    alive_key,
+    in_flight_key,
+    run_redis,
+)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -98,8 +104,15 @@ class WaitForPeers:
             self.working()
         try:
             self.take_up_the_dead()  # while the others work too, not only when they run dry
+            self.keep_run_keys()
         except Exception as exc:
             logger.debug("could not look for stopped workers: %s", exc)
+
+    def keep_run_keys(self) -> None:
+        """The run's queue and seen-set expire RUN_KEYS_TTL after the last sign of a worker, even
+        if none finishes (all killed), and never under a run that lasts longer than that."""
+        for suffix in ("requests", "dupefilter"):
+            self.server.expire(f"{self.prefix}:{suffix}", RUN_KEYS_TTL)
 
     def working(self) -> None:
         try:
@@ -124,7 +137,7 @@ class WaitForPeers:
             if self.server.exists(alive_key(self.prefix, worker)):
                 held = held or bool(self.server.hlen(key))
                 continue
-            count = give_back(self.server, self.prefix, worker)
+            count = give_back(self.server, self.prefix, worker, died=True)
             if count:
                 logger.warning("took back %d request(s) of a worker that stopped: %s", count, key)
             taken += count
