@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -116,11 +117,47 @@ def addresses(report: dict) -> set[str]:
     return {report["url"], *report["also_at_urls"]}
 
 
+PER_WORKER = 6  # CONCURRENT_REQUESTS of each worker in the first test: what it may hold
+
+
+class InFlight:
+    """Samples, every 20 ms, how many requests a run's in-flight hashes hold together."""
+
+    def __init__(self, redis_url: str, run: str) -> None:
+        self.client = redis.Redis.from_url(redis_url)
+        self.pattern = f"nianbao:{run}:portals:inflight:*"
+        self.samples: list[int] = [0]
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+
+    def sample(self) -> None:
+        while not self.stopping.wait(0.02):
+            keys = list(self.client.scan_iter(match=self.pattern))
+            self.samples.append(sum(self.client.hlen(key) for key in keys))
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+
+    def __enter__(self) -> InFlight:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 def test_two_workers_share_one_crawl(redis_url: str, tmp_path: Path):
     datas = [tmp_path / "worker-a", tmp_path / "worker-b"]
-    with SamplePortals(latency=0.2) as portals:
-        workers(portals, datas, redis_url, "night-1")
+    with SamplePortals(latency=0.2) as portals, InFlight(redis_url, "night-1") as in_flight:
+        workers(portals, datas, redis_url, "night-1", "-s", f"CONCURRENT_REQUESTS={PER_WORKER}")
         first_night = list(portals.log)
+        # Each request leaves the in-flight hashes when done: they hold at most what the
+        # workers' downloaders and spiders have in hand, far fewer than the pages fetched.
+        in_flight.stop()
+        # (Without the releases: 41 of the 53 requests; with them 7 to 13.)
+        held = max(in_flight.samples)
+        assert 0 < held <= 2 * PER_WORKER + 4 < len(first_night) / 2, (held, len(first_night))
         # Politeness holds across machines: never more than 2 requests at once on a portal,
         # though each worker alone may send 2 (CONCURRENT_REQUESTS_PER_DOMAIN).
         busiest = {name: server.max_in_flight for name, server in portals.servers.items()}
