@@ -24,6 +24,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
@@ -208,13 +209,13 @@ def replay_into(
     replay = Replay(db, held=set() if reparse else held_files(db, parser), parser=parser)
     records = iter_captures(paths, errors=replay.errors, ended=replay.ended)
     try:
-        with Workers(jobs or default_jobs()) as workers:
+        with Workers(jobs or default_jobs()) as replay.workers:
             more = True
             while more:
                 with db.atomic():  # a commit per batch: one per record cost more than parsing
                     submitted = 0
                     for record in islice(records, BATCH):  # read as submitted: few bodies held
-                        replay.submit(record, workers)
+                        replay.submit(record)
                         submitted += 1
                     more = submitted == BATCH
                     replay.note_whole_files()
@@ -236,7 +237,10 @@ def replay_into(
     return replay.stats
 
 
-def analyse(capture: Capture) -> tuple[Rows, dict[str, str], str | None]:
+Analysed = tuple[Rows, dict[str, str], str | None]  # rows, attachment links, error
+
+
+def analyse(capture: Capture) -> Analysed:
     """A capture's rows, the attachments a report page links, and the error if parsing failed.
 
     Pure, so it runs in any process. A capture the parser chokes on still gives its `pages` row
@@ -253,8 +257,9 @@ def analyse(capture: Capture) -> tuple[Rows, dict[str, str], str | None]:
 
 
 def needs_parsing(capture: Capture) -> bool:
-    """Whether `analyse` may be costly: a whole 200 response (an Unread original has no body)."""
-    return capture.status == 200 and bool(capture.body)
+    """Whether `analyse` may be costly: a whole 200 response, or a 304 revisit resolved to its
+    original's payload (an Unread original has no body)."""
+    return capture.status in (200, 304) and bool(capture.body)
 
 
 class Workers:
@@ -270,13 +275,16 @@ class Workers:
 
     def __enter__(self) -> Workers:
         if self.jobs > 1:
-            self.pool = ProcessPoolExecutor(
-                self.jobs,
-                mp_context=get_context("fork"),
-                initializer=leave_signals_to_parent,
-                initargs=(os.getpid(),),
-            )
+            self.pool = self.new_pool()
         return self
+
+    def new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            self.jobs,
+            mp_context=get_context("fork"),
+            initializer=leave_signals_to_parent,
+            initargs=(os.getpid(),),
+        )
 
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
@@ -284,10 +292,29 @@ class Workers:
 
     def analyse(self, capture: Capture) -> Future:
         if self.pool is not None and needs_parsing(capture):
-            return self.pool.submit(analyse, capture)
+            return self.submit(capture)
         future: Future = Future()
         future.set_result(analyse(capture))
         return future
+
+    def submit(self, capture: Capture) -> Future:
+        assert self.pool is not None
+        try:
+            return self.pool.submit(analyse, capture)
+        except BrokenProcessPool:  # a worker died (killed, out of memory, a crash in C)
+            logger.warning("a replay worker process died: starting new ones")
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self.new_pool()
+            return self.pool.submit(analyse, capture)
+
+    def again(self, capture: Capture) -> Analysed:
+        """A capture whose pool broke under it, parsed once more, alone: either it was with
+        the worker that died (and is parsed now), or it is what killed it (and kills again)."""
+        try:
+            return self.submit(capture).result()
+        except BrokenProcessPool:
+            logger.error("a replay worker died parsing %s: page kept, not parsed", capture.url)
+            return Rows(page=page_row(capture)), {}, "worker_died"
 
 
 def leave_signals_to_parent(parent: int) -> None:
@@ -324,6 +351,7 @@ class Replay:
     def __init__(self, db: Any, held: set[FileKey], parser: str) -> None:
         self.db = db
         self.parser = parser
+        self.workers = Workers(1)  # in this process, until replay_into gives it worker processes
         self.stats: dict[str, int] = {}
         self.originals = Originals()
         # Attachment URL -> the report page linking it: the fallback when a WARC lost the
@@ -349,7 +377,7 @@ class Replay:
     def inc(self, key: str) -> None:
         self.stats[key] = self.stats.get(key, 0) + 1
 
-    def submit(self, record: Any, workers: Workers) -> None:
+    def submit(self, record: Any) -> None:
         """Resolve one response or revisit record and hand its capture to the workers."""
         self.inc("replay/records")
         original, where, key = None, None, self.file_key(record)
@@ -366,7 +394,7 @@ class Replay:
                 self.inc("nianbao/errors/revisit_unresolved")
                 self.failed.add(key)  # its original may come with a later replay
         capture = capture_of(record, original)
-        self.pending.append((workers.analyse(capture), capture, where, key))
+        self.pending.append((self.workers.analyse(capture), capture, where, key))
         self.unsaved[key] += 1
         self.finish(keep=WINDOW)
 
@@ -374,7 +402,10 @@ class Replay:
         """Save, in write order, what the workers have done; wait while over `keep` are pending."""
         while self.pending and (len(self.pending) > keep or self.pending[0][0].done()):
             future, capture, where, key = self.pending.popleft()
-            rows, links, error = future.result()
+            try:
+                rows, links, error = future.result()
+            except BrokenProcessPool:
+                rows, links, error = self.workers.again(capture)
             if error is not None:
                 self.inc(f"nianbao/errors/process/{error}")
                 self.failed.add(key)  # replayed again next time, and reported again

@@ -557,6 +557,44 @@ replay.replay_paths([Path(f) for f in {files!r}], DataPaths(Path({str(data)!r}))
     )
 
 
+def test_a_record_that_kills_its_worker_costs_that_record_only(
+    nights: Nights, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A worker process dies parsing one report (out of memory, a crash in C): new workers
+    take over, the records the dead one held are parsed again, the killer keeps its page row
+    and is reported; its file is not noted as held, so the next replay parses it again."""
+    from crawler import replay as replay_module
+    from crawler.run import DataPaths
+
+    files = [path for night in nights.nights for path in night.warcs]
+    (killer,) = nights.db.query("select url from reports order by url limit 1")
+    parse = replay_module.process_capture
+
+    def dies_on_the_killer(capture: Any) -> Any:
+        if capture.url == killer["url"] and capture.body:
+            os._exit(9)  # in the worker process
+        return parse(capture)
+
+    monkeypatch.setattr(replay_module, "process_capture", dies_on_the_killer)
+    replayed = tmp_path / "replayed"
+    summary = replay_module.replay_paths(files, DataPaths(replayed), jobs=2)
+    monkeypatch.undo()
+    in_files = [r.filename for r in iter_captures(files) if r.url == killer["url"]]
+    captures = len(in_files)  # one a night
+    assert captures == len(nights.nights)
+    assert summary.stats.get("nianbao/errors/process/worker_died") == captures, summary.stats
+    db = sqlite_utils.Database(replayed / "nianbao.db")
+    expected = {row["url"] for row in nights.db.query("select url from reports")}
+    assert {row["url"] for row in db.query("select url from reports")} == expected - {killer["url"]}
+    assert db["pages"].count_where("url = ?", [killer["url"]]) == 1
+    held = {row["name"] for row in db["replayed_files"].rows}
+    assert held == {path.name for path in files} - set(in_files)  # the rest are held
+
+    again = nianbao("replay", *map(str, files), "--data", str(replayed))
+    assert again.returncode == 0, again.stdout + again.stderr[-3000:]
+    assert reports_and_history(db) == reports_and_history(nights.db)
+
+
 def test_reports_point_at_whole_responses(nights: Nights):
     """After revisits, every report and page still reads back its payload from the archive."""
     for table in ("reports", "pages"):
