@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from scrapy import Request
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
@@ -109,22 +111,72 @@ def give_back(server: Any, prefix: str, worker: str, died: bool = False) -> int:
     return int(given)
 
 
+class UnscheduledLinks:
+    """The links a page's spider output gave that are not in the queue yet, per page token.
+
+    Scrapy drains a spider's output into a queue of its own and schedules the requests from it
+    in other tasks, so the output's end comes before its last links reach Redis. Released at
+    that point, a page killed with its worker (`kill -9`) would lose the links it led to: its
+    in-flight entry waits until the last of them is scheduled. (One crawl per process: one
+    table, shared by the spider middleware and the scheduler.)
+    """
+
+    def __init__(self) -> None:
+        self.waiting: Counter[str] = Counter()
+        self.ended: set[str] = set()
+
+    def yielded(self, page: Any, link: Any) -> None:
+        token = page.meta.get(IN_FLIGHT)
+        if token is not None:
+            link.meta[PARENT] = token
+            self.waiting[token] += 1
+
+    def output_ended(self, server: Any, prefix: str, page: Any) -> None:
+        token = page.meta.pop(IN_FLIGHT, None)
+        if token is None:
+            return
+        if self.waiting[token] > 0:
+            self.ended.add(token)  # released by the scheduler, with its last link
+        else:
+            self.forget(token)
+            server.hdel(in_flight_key(prefix), token)
+
+    def scheduled(self, server: Any, prefix: str, token: str) -> None:
+        self.waiting[token] -= 1
+        if self.waiting[token] <= 0 and token in self.ended:
+            self.forget(token)
+            server.hdel(in_flight_key(prefix), token)
+
+    def forget(self, token: str) -> None:
+        self.waiting.pop(token, None)
+        self.ended.discard(token)
+
+
+PARENT = "nianbao_in_flight_page"  # request.meta key of a link: its page's in-flight field
+LINKS = UnscheduledLinks()
+
+
 class ReleasingScheduler(Scheduler):
     """scrapy-redis's scheduler, releasing a request that goes back to the queue (a retry or a
-    redirect carries its tag) from the in-flight hash, whether or not the seen-set lets it in."""
+    redirect carries its tag) from the in-flight hash, whether or not the seen-set lets it in;
+    and a page whose output has ended once its last link is scheduled (`UnscheduledLinks`)."""
 
     def enqueue_request(self, request: Any) -> bool:
         token = request.meta.pop(IN_FLIGHT, None)
+        page = request.meta.pop(PARENT, None)  # not stored with the request
         queued = super().enqueue_request(request)
+        prefix = run_prefix(self.queue.key)
         if token is not None:
-            self.server.hdel(in_flight_key(run_prefix(self.queue.key)), token)
+            self.server.hdel(in_flight_key(prefix), token)
+        if page is not None:
+            LINKS.scheduled(self.server, prefix, page)
         return queued
 
 
 class InFlightRelease:
     """Downloader and spider middleware: a request is done when its response has been through
-    the spider, its links queued (the end of the spider's output, or the spider's error), or
-    when its download failed for good (an exception no retry took up, robots.txt, a skip).
+    the spider and every link it gave is queued (or the spider failed on it), or when its
+    download failed for good (an exception no retry took up, robots.txt, a skip).
 
     Installed nearest the engine on both sides, so it sees what is left after every other
     middleware. An output abandoned by a closing engine is not done: it is given back.
@@ -144,27 +196,38 @@ class InFlightRelease:
         except Exception as exc:  # the request is done either way; at worst fetched again
             logger.debug("could not release %s: %s", request, exc)
 
+    def output_ended(self, page: Any) -> None:
+        try:
+            LINKS.output_ended(self.server, self.prefix, page)
+        except Exception as exc:
+            logger.debug("could not release %s: %s", page, exc)
+
     def process_exception(self, request: Any, exception: Exception) -> None:
         self.release(request)
 
     def process_spider_exception(self, response: Any, exception: Exception) -> None:
-        self.release(response.request)
+        self.output_ended(response.request)
 
     def process_spider_output(self, response: Any, result: Iterable[Any]) -> Iterator[Any]:
         try:
-            yield from result
+            for item in result:
+                if isinstance(item, Request):
+                    LINKS.yielded(response.request, item)
+                yield item
         except Exception:
-            self.release(response.request)
+            self.output_ended(response.request)
             raise
-        self.release(response.request)
+        self.output_ended(response.request)  # not when abandoned (GeneratorExit): given back
 
     async def process_spider_output_async(
         self, response: Any, result: AsyncIterator[Any]
     ) -> AsyncIterator[Any]:
         try:
             async for item in result:
+                if isinstance(item, Request):
+                    LINKS.yielded(response.request, item)
                 yield item
         except Exception:
-            self.release(response.request)
+            self.output_ended(response.request)
             raise
-        self.release(response.request)
+        self.output_ended(response.request)
