@@ -541,7 +541,7 @@ def test_a_page_stays_in_flight_until_its_last_link_is_queued(redis_url: str):
 
     async def drain(response: HtmlResponse, items: list, stop_after: int | None = None) -> list:
         taken = []
-        stream = middleware.process_spider_output_async(response, output(items))
+        stream = middleware.process_spider_output(response, output(items))
         async for item in stream:
             taken.append(item)
             if len(taken) == stop_after:

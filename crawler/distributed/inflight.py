@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request
@@ -208,18 +208,7 @@ class InFlightRelease:
     def process_spider_exception(self, response: Any, exception: Exception) -> None:
         self.output_ended(response.request)
 
-    def process_spider_output(self, response: Any, result: Iterable[Any]) -> Iterator[Any]:
-        try:
-            for item in result:
-                if isinstance(item, Request):
-                    LINKS.yielded(response.request, item)
-                yield item
-        except Exception:
-            self.output_ended(response.request)
-            raise
-        self.output_ended(response.request)  # not when abandoned (GeneratorExit): given back
-
-    async def process_spider_output_async(
+    async def process_spider_output(
         self, response: Any, result: AsyncIterator[Any]
     ) -> AsyncIterator[Any]:
         try:
@@ -230,4 +219,4 @@ class InFlightRelease:
         except Exception:
             self.output_ended(response.request)
             raise
-        self.output_ended(response.request)
+        self.output_ended(response.request)  # not when abandoned (GeneratorExit): given back
