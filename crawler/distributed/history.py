@@ -47,6 +47,7 @@ for i = 1, #ARGV, 2 do
   if not old or ARGV[i + 1] > old then redis.call('hset', KEYS[1], ARGV[i], ARGV[i + 1]) end
 end
 """
+SCAN_CHUNK = 1000  # history entries per HSCAN call
 PUBLISH_CHUNK = 500  # URLs per script call: short enough not to hold Redis up
 
 
@@ -76,10 +77,12 @@ class SharedHistory:
 
     def load(self) -> tuple[dict[str, Known], dict[str, str]]:
         known = {}
-        for url, value in self.server.hgetall(self.known_key).items():
+        # In pieces (HSCAN): one HGETALL of a year's history would hold Redis up for all.
+        for url, value in self.server.hscan_iter(self.known_key, count=SCAN_CHUNK):
             _, document, fields = value.split(b"\t", 2)  # the flag is the merged one
             known[url.decode()] = Known(**{**json.loads(fields), "document": document == b"1"})
-        gone = {url.decode(): at.decode() for url, at in self.server.hgetall(self.gone_key).items()}
+        pairs = self.server.hscan_iter(self.gone_key, count=SCAN_CHUNK)
+        gone = {url.decode(): at.decode() for url, at in pairs}
         return known, gone
 
     def publish(self, known: dict[str, Known], gone: dict[str, str]) -> None:
