@@ -117,12 +117,24 @@ NAME_TIME = re.compile(r"-(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{0,6})\d*
 
 
 def _started(path: Path) -> str:
-    """When a WARC file was begun, from its name (ours and Heritrix's carry it), else ""."""
+    """When a WARC file was begun: from its name (ours and Heritrix's carry it), else from its
+    first record's date (a glance at its head), else "" (opened at once; its damage is met
+    and reported when it is read)."""
     match = NAME_TIME.search(path.name)
     if not match:
-        return ""  # unknown: open it at once
+        return _first_date(path)
     y, mo, d, h, mi, sec, fraction = match.groups()
     return f"{y}-{mo}-{d}T{h}:{mi}:{sec}.{fraction.ljust(6, '0')}"
+
+
+def _first_date(path: Path) -> str:
+    try:
+        with path.open("rb") as fh:
+            for record in ArchiveIterator(fh, check_digests=False):
+                return _date_key(record.rec_headers.get_header("WARC-Date"))
+    except Exception:  # damaged: read it first, and report it then
+        return ""
+    return ""
 
 
 def _date_key(date: str | None) -> str:

@@ -412,3 +412,26 @@ def test_a_warc_file_given_twice_is_read_once(tmp_path: Path):
     (tmp_path / "notes.txt").write_text("not a WARC")
     given = [folder, folder / "a-20240101.warc.gz", tmp_path / "warc" / ".." / "warc" / "old"]
     assert [p.name for p in warc_files(given)] == ["a-20240101.warc.gz", "b-20230101.warc.gz"]
+
+
+def test_a_warc_file_named_without_a_time_is_placed_by_its_first_record(tmp_path: Path):
+    """Files renamed by hand (no timestamp in the name) are opened when their first record is
+    due, not all at once: their start is read from their head."""
+    from archive.reader import _started
+
+    folders = [tmp_path / "early", tmp_path / "late"]
+    for folder in folders:
+        make_warc(folder, 2).close()
+        time.sleep(0.01)
+    together = tmp_path / "renamed"
+    together.mkdir()
+    (early,) = folders[0].glob("*.warc.gz")
+    (late,) = folders[1].glob("*.warc.gz")
+    early.rename(together / "b.warc.gz")
+    late.rename(together / "a.warc.gz")
+    started = {name: _started(together / name) for name in ("a.warc.gz", "b.warc.gz")}
+    assert "" < started["b.warc.gz"] < started["a.warc.gz"], started
+    dates = [record.date for record in iter_captures(together)]
+    assert len(dates) == 4 and dates == sorted(dates)
+    (together / "c.warc.gz").write_bytes(b"not a WARC at all")
+    assert _started(together / "c.warc.gz") == ""
