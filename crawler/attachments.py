@@ -29,6 +29,10 @@ class AttachmentError(Exception):
     """The attachment cannot be read (corrupt file, missing converter)."""
 
 
+class ConversionInterrupted(AttachmentError):
+    """LibreOffice timed out or was killed: the file may be sound, and worth another try."""
+
+
 class ScannedDocument(AttachmentError):
     """A PDF of page images with no text layer: readable, but nothing to parse without OCR."""
 
@@ -240,7 +244,12 @@ def libreoffice_identity() -> str:
     return f"{digest} {stat.st_size} {stat.st_mtime_ns}"
 
 
-def convert_with_libreoffice(data: bytes, kind: str, target: str, timeout: float = 120) -> bytes:
+CONVERSION_TIMEOUT = 120.0  # seconds LibreOffice may take over one file
+
+
+def convert_with_libreoffice(
+    data: bytes, kind: str, target: str, timeout: float | None = None
+) -> bytes:
     """Convert a legacy DOC/WPS/XLS file with LibreOffice headless (Debian package)."""
     office = find_libreoffice()
     if office is None:
@@ -261,9 +270,14 @@ def convert_with_libreoffice(data: bytes, kind: str, target: str, timeout: float
             str(source),
         ]
         try:
-            subprocess.run(command, capture_output=True, timeout=timeout, check=False)
+            limit = timeout or CONVERSION_TIMEOUT
+            done = subprocess.run(command, capture_output=True, timeout=limit, check=False)
         except subprocess.TimeoutExpired as exc:
-            raise AttachmentError(f"LibreOffice timed out converting a {kind} file") from exc
+            raise ConversionInterrupted(f"LibreOffice timed out converting a {kind} file") from exc
+        if done.returncode < 0:  # killed by a signal (out of memory, a crash)
+            raise ConversionInterrupted(
+                f"LibreOffice was stopped by signal {-done.returncode} converting a {kind} file"
+            )
         result = source.with_suffix(f".{target}")
         if not result.exists():
             raise AttachmentError(f"LibreOffice could not convert this {kind} file")

@@ -14,7 +14,12 @@ from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crawler.attachments import AttachmentError, libreoffice_identity, parse_attachment
+from crawler.attachments import (
+    AttachmentError,
+    ConversionInterrupted,
+    libreoffice_identity,
+    parse_attachment,
+)
 from crawler.extract import article_text, attachment_type, decode_html, headings, published_date
 from crawler.items import Capture
 from crawler.report import Report, parse_html
@@ -143,6 +148,8 @@ def add_attachment_report(rows: Rows, capture: Capture, kind: str) -> Rows:
         report, text = analyse_attachment(capture.body, kind, capture.url)
     except AttachmentError as exc:
         rows.attachment["error"] = str(exc)
+        if isinstance(exc, ConversionInterrupted):
+            rows.interrupted = type(exc).__name__
         return rows
     if not report.cells:
         rows.attachment["error"] = "; ".join(report.notes) or "no report tables"

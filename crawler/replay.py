@@ -253,7 +253,7 @@ def analyse(capture: Capture) -> Analysed:
     except Exception as exc:
         logger.exception("could not process %s", capture.url)
         return Rows(page=page_row(capture)), {}, type(exc).__name__
-    return rows, links, None
+    return rows, links, rows.interrupted  # its rows stored, its file parsed again next time
 
 
 def needs_parsing(capture: Capture) -> bool:

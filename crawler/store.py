@@ -67,6 +67,9 @@ class Rows:
     cells: list[dict[str, Any]] = field(default_factory=list)
     checks: list[dict[str, Any]] = field(default_factory=list)
     attachment: dict[str, Any] | None = None
+    # Parsing stopped by something passing (a conversion timed out): stored as is, and a replay
+    # keeps the record's file unheld, so it is parsed again.
+    interrupted: str | None = None
 
 
 @dataclass

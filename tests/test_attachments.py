@@ -430,3 +430,35 @@ def test_the_parser_fingerprint_changes_with_libreoffice(tmp_path, monkeypatch, 
     assert none[0] == "-"
     assert len({old[0], new[0], none[0]}) == 3
     assert len({old[1], new[1], none[1]}) == 3
+
+
+def test_a_conversion_cut_short_is_tried_again_by_the_next_replay(office_files, monkeypatch):
+    """LibreOffice timed out (a busy machine): the attachment's error says so, and a replay
+    counts the record as interrupted, so its file is not held and is parsed again next time;
+    a broken file stays a plain attachment error."""
+    import crawler.attachments
+    from crawler.items import Capture
+    from crawler.process import analyse_attachment
+    from crawler.replay import analyse
+
+    def capture(body: bytes, name: str) -> Capture:
+        return Capture(
+            url=f"http://portal.gov.cn/{name}",
+            status=200,
+            headers=[("Content-Type", "application/msword")],
+            body=body,
+            fetched_at="2026-01-01T00:00:00Z",
+            referer="http://portal.gov.cn/article.html",
+        )
+
+    monkeypatch.setattr(crawler.attachments, "CONVERSION_TIMEOUT", 0.05)
+    analyse_attachment.cache_clear()
+    rows, _, error = analyse(capture(office_files["doc"].read_bytes(), "report.doc"))
+    assert error == "ConversionInterrupted"
+    assert rows.report is None and "timed out" in rows.attachment["error"]
+    monkeypatch.undo()
+    analyse_attachment.cache_clear()
+    rows, _, error = analyse(capture(office_files["doc"].read_bytes(), "report.doc"))
+    assert error is None and rows.report is not None and rows.cells
+    rows, _, error = analyse(capture(b"\xd0\xcf\x11\xe0 not really a doc", "broken.doc"))
+    assert error is None and rows.report is None and rows.attachment["error"]
