@@ -8,6 +8,7 @@ everything is reached again, not skipped as "seen".
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 import shutil
@@ -562,3 +563,32 @@ def test_a_page_stays_in_flight_until_its_last_link_is_queued(redis_url: str):
 
     asyncio.run(drain(page("closing"), [Request("http://portal.gov.cn/x.html")], stop_after=1))
     assert server.hexists(hash_key, "closing")
+
+
+def test_the_download_delay_holds_across_workers(redis_url: str):
+    """Two workers' requests to one host start at least one download delay apart, though each
+    worker alone would send its own at its own pace (and leases alone allow 2 at once)."""
+    import asyncio
+
+    from crawler.distributed.hosts import HostSlots
+
+    server = redis.Redis.from_url(redis_url)
+    workers = [
+        HostSlots(server, PREFIX, per_host=2, ttl_ms=60_000, delay_of=lambda request: 0.3)
+        for _ in range(2)
+    ]
+    starts: list[float] = []
+
+    async def fetch(slots: HostSlots, number: int) -> None:
+        request = type("Request", (), {"url": f"http://portal.gov.cn/{number}", "meta": {}})()
+        await slots.process_request(request)
+        starts.append(time.monotonic())
+        await asyncio.sleep(0.01)  # the download
+        slots.release(request)
+
+    async def both() -> None:
+        await asyncio.gather(*(fetch(workers[n % 2], n) for n in range(6)))
+
+    asyncio.run(asyncio.wait_for(both(), timeout=30))
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    assert len(starts) == 6 and min(gaps) >= 0.28, gaps

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import logging
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -21,6 +22,19 @@ logger = logging.getLogger(__name__)
 
 RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 
+# Take a free lease of a host unless the host is resting (KEYS[1] set by the last request to
+# start); the request that takes one sets the rest for the next, for ARGV[3] ms. Index, or -1.
+TAKE_LEASE = """
+if redis.call('exists', KEYS[1]) == 1 then return -1 end
+for i = 2, #KEYS do
+  if redis.call('set', KEYS[i], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    if tonumber(ARGV[3]) > 0 then redis.call('set', KEYS[1], '1', 'PX', ARGV[3]) end
+    return i - 2
+  end
+end
+return -1
+"""
+
 
 class HostSlots:
     """Downloader middleware: at most CONCURRENT_REQUESTS_PER_DOMAIN requests in flight per
@@ -32,13 +46,25 @@ class HostSlots:
     error comes. A lease expires by itself after the longest a download may take, so a worker
     that dies holding one blocks nobody for long, and one whose holder's alive key is gone
     (`WaitForPeers`) is freed sooner.
+
+    The pace holds across workers too: a request that starts makes the host rest for its
+    worker's download delay (DOWNLOAD_DELAY as AutoThrottle has set it for the host), in
+    `nianbao:RUN:portals:rest:HOST`, and no worker starts another on the host meanwhile.
     """
 
-    def __init__(self, server: Any, prefix: str, per_host: int, ttl_ms: int) -> None:
+    def __init__(
+        self,
+        server: Any,
+        prefix: str,
+        per_host: int,
+        ttl_ms: int,
+        delay_of: Callable[[Any], float] = lambda request: 0.0,
+    ) -> None:
         self.server = server
         self.prefix = prefix
         self.per_host = per_host
         self.ttl_ms = ttl_ms
+        self.delay_of = delay_of
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> HostSlots:
@@ -52,6 +78,7 @@ class HostSlots:
             prefix,
             max(1, settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 2)),
             int((waits + 60) * 1000),
+            download_delay(crawler),
         )
 
     async def process_request(self, request: Any) -> None:
@@ -74,12 +101,14 @@ class HostSlots:
             await asyncio.sleep(0.05)
 
     def take_lease(self, host: str, lease: str, request: Any) -> bool:
-        for index in range(self.per_host):
-            key = f"{self.prefix}:slot:{host}:{index}"
-            if self.server.set(key, lease, nx=True, px=self.ttl_ms):
-                request.meta["host_slot"] = (key, lease)
-                return True
-        return False
+        keys = [f"{self.prefix}:rest:{host}"]
+        keys += [f"{self.prefix}:slot:{host}:{index}" for index in range(self.per_host)]
+        rest_ms = int(self.delay_of(request) * 1000)
+        index = int(self.server.eval(TAKE_LEASE, len(keys), *keys, lease, self.ttl_ms, rest_ms))
+        if index < 0:
+            return False
+        request.meta["host_slot"] = (keys[1 + index], lease)
+        return True
 
     def free_leases_of_the_dead(self, host: str) -> None:
         """A lease held by a worker that is no longer alive (`kill -9` mid-download) is freed
@@ -109,3 +138,18 @@ class HostSlots:
             self.server.eval(RELEASE, 1, *held)
         except RedisError as exc:  # the lease expires by itself; the response is not lost
             logger.warning("could not give back a host lease (it will expire): %s", exc)
+
+
+def download_delay(crawler: Crawler) -> Callable[[Any], float]:
+    """The delay this worker keeps between its requests to a request's host: its downloader
+    slot's (AutoThrottle adjusts it), or DOWNLOAD_DELAY before the slot exists."""
+    default = crawler.settings.getfloat("DOWNLOAD_DELAY", 0.0)
+
+    def delay_of(request: Any) -> float:
+        downloader = getattr(crawler.engine, "downloader", None)
+        if downloader is None:
+            return default
+        slot = downloader.slots.get(downloader.get_slot_key(request))
+        return slot.delay if slot is not None else default
+
+    return delay_of
