@@ -592,3 +592,26 @@ def test_the_download_delay_holds_across_workers(redis_url: str):
     asyncio.run(asyncio.wait_for(both(), timeout=30))
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     assert len(starts) == 6 and min(gaps) >= 0.28, gaps
+
+
+def test_an_idle_worker_gives_back_what_it_left_unfinished(redis_url: str):
+    """A page whose links could not all be queued (Redis failed meanwhile) stays in flight;
+    when its worker runs out of work it goes back to the queue, and the worker waits for it."""
+    from types import SimpleNamespace
+
+    from scrapy.exceptions import DontCloseSpider
+    from scrapy.settings import Settings
+
+    from crawler.distributed.keys import in_flight_key
+    from crawler.distributed.peers import WaitForPeers
+
+    server = redis.Redis.from_url(redis_url)
+    crawler = SimpleNamespace(settings=Settings({}), engine=None)
+    peers = WaitForPeers(crawler, server, PREFIX)
+    server.hset(in_flight_key(PREFIX), "t1", b"-3 the list page")
+    with pytest.raises(DontCloseSpider):
+        peers.idle(None)
+    assert server.zrange(f"{PREFIX}:requests", 0, -1, withscores=True) == [(b"the list page", -3.0)]
+    assert not server.exists(in_flight_key(PREFIX))
+    server.delete(f"{PREFIX}:requests")
+    assert peers.idle(None) is None  # nothing left, nobody busy: it may stop

@@ -102,8 +102,8 @@ def give_back(server: Any, prefix: str, worker: str, died: bool = False) -> int:
     given, parked = server.eval(GIVE_BACK, 4, *keys, int(died), MAX_DEATHS, RUN_KEYS_TTL)
     if parked:
         logger.error(
-            "%d request(s) went down with %d workers each and are parked, not fetched again "
-            "(Redis list %s:parked)",
+            "%d request(s) were left unfinished %d times (their workers died, hung, or could "
+            "not queue their links) and are parked, not fetched again (Redis list %s:parked)",
             parked,
             MAX_DEATHS,
             prefix,

@@ -146,9 +146,9 @@ class WaitForPeers:
     def idle(self, spider: Any) -> None:
         try:
             self.server.delete(self.key)
-            # Idle: nothing of this worker is in flight; a field left behind is stale.
-            self.server.delete(in_flight_key(self.prefix))
+            left = self.give_back_the_unfinished()
             taken, held = self.take_up_the_dead()
+            taken += left
             busy = next(iter(self.server.scan_iter(match=self.pattern, count=1000)), None)
         except Exception as exc:
             logger.warning("could not ask Redis for busy workers, stopping: %s", exc)
@@ -156,6 +156,17 @@ class WaitForPeers:
         if taken or held or busy is not None:
             logger.debug("out of work, waiting for the run's other workers")
             raise DontCloseSpider
+
+    def give_back_the_unfinished(self) -> int:
+        """Idle, this worker holds nothing: a request still in its in-flight hash was not
+        finished (its links could not all be queued: Redis failed). It goes back to the queue,
+        counted like a dead worker's, so one that keeps coming back is parked, not looped."""
+        left = give_back(self.server, self.prefix, WORKER, died=True)
+        if left:
+            logger.warning(
+                "%d request(s) this worker took were left unfinished: queued again", left
+            )
+        return left
 
     def closed(self, spider: Any, reason: str) -> None:
         self.stopping.set()
