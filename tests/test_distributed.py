@@ -615,3 +615,17 @@ def test_an_idle_worker_gives_back_what_it_left_unfinished(redis_url: str):
     assert not server.exists(in_flight_key(PREFIX))
     server.delete(f"{PREFIX}:requests")
     assert peers.idle(None) is None  # nothing left, nobody busy: it may stop
+
+
+def test_a_request_is_seen_and_queued_in_one_step(redis_url: str):
+    """Marked seen only together with being queued: a kill between the two used to leave a
+    link seen and never queued, so the page that gave it, fetched again, lost it for good."""
+    from crawler.distributed.inflight import ENQUEUE
+
+    server = redis.Redis.from_url(redis_url)
+    keys = [f"{PREFIX}:dupefilter", f"{PREFIX}:requests"]
+    assert server.eval(ENQUEUE, 2, *keys, "fp-a", -1, b"link a") == 1
+    assert server.eval(ENQUEUE, 2, *keys, "fp-a", -1, b"link a again") == 0  # seen: dropped
+    assert server.eval(ENQUEUE, 2, *keys, "", 0, b"a retry") == 1  # dont_filter: no seen-set
+    assert server.zrange(keys[1], 0, -1) == [b"link a", b"a retry"]
+    assert server.smembers(keys[0]) == {b"fp-a"}

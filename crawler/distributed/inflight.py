@@ -156,21 +156,44 @@ PARENT = "nianbao_in_flight_page"  # request.meta key of a link: its page's in-f
 LINKS = UnscheduledLinks()
 
 
+# Mark a request seen and queue it in one step: between two steps a kill left it seen and never
+# queued, and the page that gave it, fetched again, gave it to a seen-set that dropped it.
+# ARGV[1] is its fingerprint, or '' to queue it unfiltered (dont_filter).
+ENQUEUE = """
+if ARGV[1] ~= '' and redis.call('sadd', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('zadd', KEYS[2], ARGV[2], ARGV[3])
+return 1
+"""
+
+
 class ReleasingScheduler(Scheduler):
-    """scrapy-redis's scheduler, releasing a request that goes back to the queue (a retry or a
-    redirect carries its tag) from the in-flight hash, whether or not the seen-set lets it in;
-    and a page whose output has ended once its last link is scheduled (`UnscheduledLinks`)."""
+    """scrapy-redis's scheduler, seen-set and queue updated in one step (`ENQUEUE`), releasing
+    a request that goes back to the queue (a retry or a redirect carries its tag) from the
+    in-flight hash, whether or not the seen-set lets it in; and a page whose output has ended
+    once its last link is scheduled (`UnscheduledLinks`)."""
 
     def enqueue_request(self, request: Any) -> bool:
         token = request.meta.pop(IN_FLIGHT, None)
         page = request.meta.pop(PARENT, None)  # not stored with the request
-        queued = super().enqueue_request(request)
+        queued = self.seen_and_queued(request)
         prefix = run_prefix(self.queue.key)
         if token is not None:
             self.server.hdel(in_flight_key(prefix), token)
         if page is not None:
             LINKS.scheduled(self.server, prefix, page)
         return queued
+
+    def seen_and_queued(self, request: Any) -> bool:
+        """scrapy-redis's `enqueue_request`, its two writes made one."""
+        fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
+        data = self.queue._encode_request(request)
+        keys = [self.df.key, self.queue.key]
+        if not self.server.eval(ENQUEUE, 2, *keys, fingerprint, -request.priority, data):
+            self.df.log(request, self.spider)
+            return False
+        if self.stats:
+            self.stats.inc_value("scheduler/enqueued/redis", spider=self.spider)
+        return True
 
 
 class InFlightRelease:
