@@ -71,7 +71,6 @@ SPIDER_MIDDLEWARES = {
 EXTENSIONS = {
     "archive.extension.WarcArchiver": 100,
     "crawler.progress.Progress": 500,
-    "crawler.distributed.keys.ExpireRunKeys": 900,  # only with --redis (REDIS_URL set)
     "crawler.distributed.peers.WaitForPeers": 910,  # only with --redis
     "crawler.distributed.history.ShareHistory": 920,  # only with --redis
 }

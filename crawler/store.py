@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -220,27 +221,35 @@ def save_page(db: sqlite_utils.Database, page: dict[str, Any]) -> None:
     """
     if page.get("record_type") == "revisit":
         page = {k: v for k, v in page.items() if v is not None}
-    if not set(page) <= PAGE_COLUMNS.keys():
-        db["pages"].upsert(page, pk="url", alter=True)  # a column this schema lacks: add it
-        return
-    db.execute(_page_upsert_sql(tuple(page)), list(page.values()))
+    upsert_latest(db, "pages", page)
 
 
-# An upsert keeps the latest fetch: an older capture met again (a file replayed again after a
-# later one, workers' archives merged) must not roll a row back.
-NOT_OLDER = "excluded.fetched_at >= coalesce(pages.fetched_at, '') or excluded.fetched_at is null"
+def upsert_latest(db: sqlite_utils.Database, table: str, row: dict[str, Any]) -> None:
+    """Upsert a row keyed by `url`, unless the row stored was fetched later: an older capture
+    met again (a file replayed again after a later one, workers' archives merged) must not roll
+    it back. A column the table lacks is added, as sqlite-utils' `alter=True` would."""
+    sql, values = _upsert_sql(table, tuple(row)), list(row.values())
+    try:
+        db.execute(sql, values)
+    except sqlite3.OperationalError as exc:
+        if "has no column named" not in str(exc):
+            raise
+        db[table].add_missing_columns([row])
+        db.execute(sql, values)
 
 
-@lru_cache(maxsize=32)
-def _page_upsert_sql(columns: tuple[str, ...]) -> str:
-    """One statement per column set: sqlite-utils' upsert looks up the table's columns on every
-    call, which cost more than the write itself when a replay stores thousands of pages."""
+@lru_cache(maxsize=64)
+def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
+    """One statement per table and column set: sqlite-utils' upsert looks up the table's
+    columns on every call, which cost more than the write itself when a replay stores
+    thousands of pages."""
     names = ", ".join(f'"{c}"' for c in columns)
     marks = ", ".join("?" for _ in columns)
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != "url")
+    newer = f"excluded.fetched_at >= coalesce({table}.fetched_at, '')"
     return (
-        f"insert into pages ({names}) values ({marks}) on conflict(url) do update set {updates}"
-        + (f" where {NOT_OLDER}" if "fetched_at" in columns else "")
+        f"insert into {table} ({names}) values ({marks}) on conflict(url) do update set {updates}"
+        + (f" where {newer} or excluded.fetched_at is null" if "fetched_at" in columns else "")
     )
 
 
@@ -249,20 +258,10 @@ def save_rows(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
     with db.atomic():
         save_page(db, rows.page)
         if rows.attachment is not None:
-            _save_attachment(db, rows.attachment)
+            upsert_latest(db, "attachments", rows.attachment)
         if rows.report is None:
             return SaveResult()
         return _save_report(db, rows)
-
-
-def _save_attachment(db: sqlite_utils.Database, attachment: dict[str, Any]) -> None:
-    """Upsert an attachment's latest fetch (never an older one over it)."""
-    stored = db.execute(
-        "select fetched_at from attachments where url = ?", [attachment["url"]]
-    ).fetchone()
-    if stored and (attachment.get("fetched_at") or "") < (stored[0] or ""):
-        return
-    db["attachments"].upsert(attachment, pk="url", alter=True)
 
 
 VOLATILE = {"fetched_at", "warc_filename", "warc_record_offset", "payload_digest", "updated_at"}

@@ -89,7 +89,12 @@ def release(server: Any, prefix: str, request: Any) -> None:
     """This worker is done with `request`: it leaves the in-flight hash."""
     token = request.meta.pop(IN_FLIGHT, None)
     if token is not None:
-        server.hdel(in_flight_key(prefix), token)
+        done(server, prefix, token)
+
+
+def done(server: Any, prefix: str, token: str) -> None:
+    """The request of in-flight field `token` leaves this worker's hash."""
+    server.hdel(in_flight_key(prefix), token)
 
 
 def give_back(server: Any, prefix: str, worker: str, died: bool = False) -> int:
@@ -139,13 +144,13 @@ class UnscheduledLinks:
             self.ended.add(token)  # released by the scheduler, with its last link
         else:
             self.forget(token)
-            server.hdel(in_flight_key(prefix), token)
+            done(server, prefix, token)
 
     def scheduled(self, server: Any, prefix: str, token: str) -> None:
         self.waiting[token] -= 1
         if self.waiting[token] <= 0 and token in self.ended:
             self.forget(token)
-            server.hdel(in_flight_key(prefix), token)
+            done(server, prefix, token)
 
     def forget(self, token: str) -> None:
         self.waiting.pop(token, None)
@@ -178,7 +183,7 @@ class ReleasingScheduler(Scheduler):
         queued = self.seen_and_queued(request)
         prefix = run_prefix(self.queue.key)
         if token is not None:
-            self.server.hdel(in_flight_key(prefix), token)
+            done(self.server, prefix, token)
         if page is not None:
             LINKS.scheduled(self.server, prefix, page)
         return queued

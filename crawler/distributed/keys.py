@@ -1,5 +1,5 @@
-"""A run's keys in Redis: its settings, its prefix, the names of every worker's keys, and
-their expiry once the run is over."""
+"""A run's keys in Redis: its settings, its prefix, and the names of every worker's keys.
+(`WaitForPeers` keeps them expiring `RUN_KEYS_TTL` after the last sign of a worker.)"""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 if TYPE_CHECKING:
@@ -37,42 +36,8 @@ def distributed_settings(redis_url: str, run: str | None = None) -> dict[str, An
         "SCHEDULER_PERSIST": True,  # a worker's stop must not empty the queue of the others
         "SCHEDULER_QUEUE_KEY": f"{prefix}:requests",
         "SCHEDULER_DUPEFILTER_KEY": f"{prefix}:dupefilter",
-        "REDIS_URL": redis_url,  # also what turns ExpireRunKeys on (crawler/settings.py)
+        "REDIS_URL": redis_url,  # also what turns the distributed components on
     }
-
-
-class ExpireRunKeys:
-    """When a worker finishes, its run's keys are set to expire (`RUN_KEYS_TTL`).
-
-    Workers still running renew the expiry on every heartbeat (`WaitForPeers`), so the keys
-    of a run whose workers were all killed expire too, and a long run's never do under it.
-    """
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ExpireRunKeys:
-        if not crawler.settings.get("REDIS_URL"):
-            raise NotConfigured
-        extension = cls(crawler)
-        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
-        return extension
-
-    def spider_closed(self, spider: Any) -> None:
-        from scrapy_redis.connection import get_redis_from_settings
-
-        settings = self.crawler.settings
-        keys = [
-            settings.get(name) % {"spider": spider.name}
-            for name in ("SCHEDULER_QUEUE_KEY", "SCHEDULER_DUPEFILTER_KEY")
-        ]
-        try:
-            server = get_redis_from_settings(settings)
-            for key in keys:
-                server.expire(key, RUN_KEYS_TTL)
-        except Exception as exc:  # Redis gone at the end: the run's work is already saved
-            logger.warning("could not set the run's Redis keys to expire: %s", exc)
 
 
 def run_redis(crawler: Crawler) -> tuple[Any, str]:

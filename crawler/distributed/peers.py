@@ -183,3 +183,7 @@ class WaitForPeers:
                 logger.info("gave %d unfinished request(s) back to the run's queue", given)
         except Exception as exc:
             logger.debug("could not clear this worker's marks: %s", exc)
+        try:
+            self.keep_run_keys()  # from now, the run's keys expire unless another worker beats
+        except Exception as exc:  # Redis gone at the end: the run's work is already saved
+            logger.warning("could not set the run's Redis keys to expire: %s", exc)
