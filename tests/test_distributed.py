@@ -387,8 +387,9 @@ def test_workers_histories_merge_in_redis(redis_url: str):
 
 
 def held_up_worker(redis_url: str, stall: int, wait: float) -> list[str]:
-    """Whether a worker's alive key is there after `wait` seconds of a reactor that never
-    turns (a long parse, or a hung process), and after it closes."""
+    """Whether a worker's alive key was there all through the first `wait` seconds of a
+    reactor that never turns (a long parse, or a hung process), at their end, and after it
+    closes."""
     script = f"""
 import time
 from types import SimpleNamespace
@@ -401,8 +402,12 @@ server = redis.Redis.from_url({redis_url!r})
 settings = Settings({{"NIANBAO_WORKER_ALIVE": 1, "NIANBAO_WORKER_STALL": {stall}}})
 peers = WaitForPeers(SimpleNamespace(settings=settings, engine=None), server, "nianbao:h:portals")
 peers.opened(None)
-time.sleep({wait})
-print(server.exists(alive_key("nianbao:h:portals")))
+end = time.monotonic() + {wait}
+throughout = 1
+while time.monotonic() < end:
+    throughout &= server.exists(alive_key("nianbao:h:portals"))
+    time.sleep(0.05)
+print(throughout, server.exists(alive_key("nianbao:h:portals")))
 peers.closed(None, "finished")
 print(server.exists(alive_key("nianbao:h:portals")))
 """
@@ -416,15 +421,15 @@ print(server.exists(alive_key("nianbao:h:portals")))
 def test_a_worker_whose_reactor_is_held_up_stays_alive(redis_url: str):
     """A long parse holds the reactor up: the worker's alive key is renewed by its own thread,
     so the others do not take its requests and leases."""
-    alive, after, _ = held_up_worker(redis_url, stall=600, wait=4)  # 4 alive periods
-    assert (alive, after) == ("1", "0")
+    throughout, alive, after, _ = held_up_worker(redis_url, stall=600, wait=4)  # 4 lifetimes
+    assert (throughout, alive, after) == ("1", "1", "0")
 
 
 def test_a_worker_whose_reactor_stands_still_too_long_lets_its_key_lapse(redis_url: str):
     """A hung worker (its reactor still for NIANBAO_WORKER_STALL seconds) is let count as
     dead, so the others take up its requests; it says so."""
-    alive, after, log = held_up_worker(redis_url, stall=2, wait=6)
-    assert (alive, after) == ("0", "0")
+    throughout, alive, after, log = held_up_worker(redis_url, stall=2, wait=6)
+    assert (throughout, alive, after) == ("0", "0", "0")
     assert "reactor has stood still for" in log
 
 

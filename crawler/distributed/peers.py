@@ -55,6 +55,8 @@ class WaitForPeers:
         self.pattern = f"{prefix}:busy:*"
         self.alive_for = crawler.settings.getint("NIANBAO_WORKER_ALIVE", WORKER_ALIVE)
         self.stall_for = crawler.settings.getint("NIANBAO_WORKER_STALL", WORKER_STALL)
+        # renewed well within its lifetime, however short it is set
+        self.renew_every = min(PEER_BEAT, self.alive_for / 3)
         self.last_turn = time.monotonic()  # when the reactor last ran the beat
         self.beat_task: Any = None
         self.stopping = threading.Event()
@@ -83,7 +85,7 @@ class WaitForPeers:
         """The alive key, renewed while the process lives (a thread: the reactor may be busy)
         and its reactor has turned within NIANBAO_WORKER_STALL seconds (not hung)."""
         hung = False
-        while not self.stopping.wait(PEER_BEAT):
+        while not self.stopping.wait(self.renew_every):
             still = time.monotonic() - self.last_turn
             if still < self.stall_for:
                 hung = False
