@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import html
 import io
+import logging
+import os
 import re
 import shutil
 import subprocess
@@ -21,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from crawler.report import Report, parse_html
+
+logger = logging.getLogger(__name__)
 
 KINDS = ("pdf", "docx", "doc", "wps", "xlsx", "xls")
 
@@ -247,6 +251,19 @@ def libreoffice_identity() -> str:
 CONVERSION_TIMEOUT = 120.0  # seconds LibreOffice may take over one file
 
 
+def conversion_timeout() -> float:
+    """Seconds LibreOffice may take over one file: NIANBAO_CONVERSION_TIMEOUT, for a machine
+    too slow (or too busy) for the default. A conversion cut short is tried again next run."""
+    setting = os.environ.get("NIANBAO_CONVERSION_TIMEOUT", "")
+    try:
+        return float(setting) if setting else CONVERSION_TIMEOUT
+    except ValueError:
+        logger.warning(
+            "NIANBAO_CONVERSION_TIMEOUT is not a number (%r): using %s", setting, CONVERSION_TIMEOUT
+        )
+        return CONVERSION_TIMEOUT
+
+
 def convert_with_libreoffice(
     data: bytes, kind: str, target: str, timeout: float | None = None
 ) -> bytes:
@@ -270,7 +287,7 @@ def convert_with_libreoffice(
             str(source),
         ]
         try:
-            limit = timeout or CONVERSION_TIMEOUT
+            limit = timeout or conversion_timeout()
             done = subprocess.run(command, capture_output=True, timeout=limit, check=False)
         except subprocess.TimeoutExpired as exc:
             raise ConversionInterrupted(f"LibreOffice timed out converting a {kind} file") from exc

@@ -27,6 +27,7 @@ from scrapy.responsetypes import responsetypes
 
 from archive.reader import read_record
 from crawler.layouts import is_article_url
+from crawler.process import site_of
 from crawler.store import open_db
 
 if TYPE_CHECKING:
@@ -40,7 +41,8 @@ KNOWN_SQL = """
 select p.url, p.etag, p.last_modified, p.payload_digest, p.fetched_at, p.content_date,
        p.warc_filename, p.warc_record_offset,
        p.url in (select url from reports union select url from report_aliases
-                 union select url from attachments) as document
+                 union select url from attachments) as document,
+       p.url in (select url from attachments where interrupted is not null) as retry
 from pages p
 where p.status in (200, 304) and p.payload_digest is not null
 """
@@ -60,6 +62,7 @@ class Known:
     warc_filename: str | None = None  # where the whole capture is
     warc_record_offset: int | None = None
     document: bool = False  # a report or an attachment, not a list page
+    retry: bool = False  # an attachment whose conversion was cut short: fetched whole again
 
 
 def load_known(db_path: str | Path) -> tuple[dict[str, Known], dict[str, str]]:
@@ -70,7 +73,9 @@ def load_known(db_path: str | Path) -> tuple[dict[str, Known], dict[str, str]]:
     db = open_db(db_path)
     try:
         known = {
-            row["url"]: Known(**{**row, "document": bool(row["document"])})
+            row["url"]: Known(
+                **{**row, "document": bool(row["document"]), "retry": bool(row["retry"])}
+            )
             for row in db.query(KNOWN_SQL)
         }
         gone = {row["url"]: row["fetched_at"] for row in db.query(GONE_SQL)}
@@ -203,6 +208,9 @@ class IncrementalMiddleware:
             "filename": known.warc_filename,
             "offset": known.warc_record_offset,
         }
+        if known.retry:  # its conversion was cut short: the whole file, parsed again
+            stats.inc_value("incremental/retried")
+            return None
         if (
             is_leaf(known)
             and not asked_for
@@ -287,3 +295,66 @@ def copy_as_response(stored: Any, request: Request) -> Response:
         request=request,
         flags=["archived_copy"],
     )
+
+
+RETRY_SQL = "select url, report_url from attachments where interrupted is not null"
+
+
+class RetryCutShort:
+    """Spider middleware: an attachment whose conversion was cut short (LibreOffice ran out of
+    time) is asked for again at the start of the next run.
+
+    Its article is known, so within the refresh period it is not fetched and its links would
+    not lead there; the request goes with the article as Referer, like the first one did.
+    """
+
+    def __init__(self, crawler: Crawler, db_path: str | None) -> None:
+        self.crawler = crawler
+        self.db_path = db_path
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RetryCutShort:
+        settings = crawler.settings
+        if not settings.getbool("NIANBAO_INCREMENTAL", True):
+            raise NotConfigured
+        return cls(crawler, settings.get("NIANBAO_DB"))
+
+    async def process_start(self, start: Any) -> Any:
+        async for item_or_request in start:
+            yield item_or_request
+        for request in self.retries():
+            yield request
+
+    def retries(self) -> list[Request]:
+        """One request per cut-short attachment of this run's portals."""
+        import scrapy
+
+        spider = self.crawler.spider
+        if not self.db_path or not Path(self.db_path).exists() or spider is None:
+            return []
+        portals = {site_of(s["url"]): s["url"] for s in getattr(spider, "sites", [])}
+        db = open_db(self.db_path)
+        try:
+            rows = list(db.query(RETRY_SQL))
+        finally:
+            db.close()
+        requests = []
+        for row in rows:
+            portal = portals.get(site_of(row["report_url"] or row["url"]))
+            if portal is None:
+                continue  # another portal's attachment: its own run retries it
+            requests.append(
+                scrapy.Request(
+                    row["url"],
+                    callback=spider.parse_attachment,
+                    errback=spider.failed,
+                    priority=200,
+                    headers={"Referer": row["report_url"]} if row["report_url"] else None,
+                    meta={"portal": portal, "link_text": ""},
+                )
+            )
+        if requests:
+            logger.info(
+                "%d attachment(s) whose conversion was cut short: asked again", len(requests)
+            )
+        return requests

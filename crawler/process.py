@@ -149,7 +149,7 @@ def add_attachment_report(rows: Rows, capture: Capture, kind: str) -> Rows:
     except AttachmentError as exc:
         rows.attachment["error"] = str(exc)
         if isinstance(exc, ConversionInterrupted):
-            rows.interrupted = type(exc).__name__
+            rows.interrupted = rows.attachment["interrupted"] = type(exc).__name__
         return rows
     if not report.cells:
         rows.attachment["error"] = "; ".join(report.notes) or "no report tables"
@@ -179,6 +179,8 @@ def attachment_row(capture: Capture, kind: str) -> dict:
         "warc_record_offset": capture.warc_record_offset,
         "payload_digest": capture.payload_digest,
         "site": site_of(capture.url),
+        "error": None,  # a file that failed before and converts now loses its old error
+        "interrupted": None,  # set when the conversion was cut short: the next run tries again
     }
 
 

@@ -61,11 +61,15 @@ DOWNLOADER_MIDDLEWARES = {
     # With --redis: a request failed for good leaves its worker's in-flight hash (nearest the
     # engine, after every retry).
     "crawler.distributed.inflight.InFlightRelease": 10,
+    # Attachments whose conversion was cut short last run are asked for again.
+    "crawler.incremental.RetryCutShort": 20,
 }
 
 SPIDER_MIDDLEWARES = {
     # With --redis: a request whose links are all queued leaves its worker's in-flight hash.
     "crawler.distributed.inflight.InFlightRelease": 10,
+    # Attachments whose conversion was cut short last run are asked for again.
+    "crawler.incremental.RetryCutShort": 20,
 }
 
 EXTENSIONS = {

@@ -163,10 +163,15 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "warc_record_offset": int,
             "payload_digest": str,
             "site": str,
+            "error": str,
+            "interrupted": str,
         },
         pk="url",
         if_not_exists=True,
     )
+    for column in ("error", "interrupted"):  # databases made before them
+        if column not in db["attachments"].columns_dict:
+            db["attachments"].add_column(column, str)
     db["crawls"].create(
         {
             "id": int,

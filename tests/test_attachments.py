@@ -462,3 +462,61 @@ def test_a_conversion_cut_short_is_tried_again_by_the_next_replay(office_files, 
     assert error is None and rows.report is not None and rows.cells
     rows, _, error = analyse(capture(b"\xd0\xcf\x11\xe0 not really a doc", "broken.doc"))
     assert error is None and rows.report is None and rows.attachment["error"]
+
+
+@pytest.mark.slow
+def test_a_crawl_tries_a_conversion_cut_short_again_the_next_night(office_files, tmp_path):
+    """Night 1: LibreOffice runs out of time on a DOC attachment; its row says so. Night 2
+    (within the refresh period, which skips every other known document): the DOC is fetched
+    whole, without validators, converted, and its old error is gone; the archive keeps no
+    second copy of it. Night 3 leaves it alone like any known attachment."""
+    from crawler.portal_server import SamplePortals
+    from crawler.sample_portals import Page, build_sites
+    from tests.helpers import FAST, nianbao
+
+    sites = build_sites()
+    article = next(a for a in sites.attachments if a["source_type"] == "pdf")["report_path"]
+    doc_path = article.rsplit("/", 1)[0] + "/P020220301512345678903.doc"
+    trs = sites.sites["trs"]
+    trs.pages[article].body = trs.pages[article].body.replace(
+        "年报.docx</a>".encode(),
+        "年报.docx</a> <a href='./P020220301512345678903.doc'>年报.doc</a>".encode(),
+    )
+    trs.pages[doc_path] = Page(
+        office_files["doc"].read_bytes(), 200, [("Content-Type", "application/msword")]
+    )
+    data = tmp_path / "data"
+
+    def night(**env: str) -> tuple[dict[str, Any], list[Any]]:
+        before = len(portals.log)
+        done = nianbao("crawl", *portals.urls.values(), "--data", str(data), *FAST, env=env)
+        assert done.returncode == 0, done.stderr[-3000:]
+        db = sqlite_utils.Database(data / "nianbao.db")
+        (row,) = db.query("select * from attachments where url = ?", [portals.url("trs", doc_path)])
+        asked = [e for e in portals.log[before:] if (e.site, e.path) == ("trs", doc_path)]
+        return row, asked
+
+    def doc_records() -> list[str]:
+        from warcio.archiveiterator import ArchiveIterator
+
+        kinds = []
+        for path in sorted((data / "warc").glob("*.warc.gz")):
+            with path.open("rb") as stream:
+                for record in ArchiveIterator(stream):
+                    if record.rec_headers.get_header("WARC-Target-URI", "").endswith(".doc"):
+                        kinds.append(record.rec_type)
+        return kinds
+
+    with SamplePortals(portals=sites) as portals:
+        first, asked = night(NIANBAO_CONVERSION_TIMEOUT="0.05")
+        assert "timed out" in first["error"] and first["interrupted"] == "ConversionInterrupted"
+        assert [e.status for e in asked] == [200]
+        second, asked = night()
+        assert [e.status for e in asked] == [200] and "If-None-Match" not in asked[0].headers
+        assert (second["error"], second["interrupted"]) == (None, None)
+        db = sqlite_utils.Database(data / "nianbao.db")
+        aliases = {r["url"] for r in db.query("select url from report_aliases")}
+        assert portals.url("trs", doc_path) in aliases  # parsed: a copy of its article's report
+        assert [k for k in doc_records() if k != "request"] == ["response", "revisit"]
+        third, asked = night()
+        assert asked == [] and third["error"] is None
