@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import json
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import IO
 
 WARC_SUFFIXES = (".warc.gz", ".warc")
+PART_SUFFIX = ".v2.cdxj"  # v2: revisits that replay blank left out (earlier parts made again)
 
 
 def warc_files(paths: Path | list[Path]) -> list[Path]:
@@ -49,11 +51,48 @@ def write_cdxj(paths: Path | list[Path], out_path: Path, parts: Path | None = No
 
 
 def cdx_index(out_path: Path, warcs: list[Path]) -> None:
-    """cdxj-indexer's sorted index of `warcs` (imported here: reading an archive needs none of it,
-    and it loads in a fifth of a second)."""
+    """cdxj-indexer's sorted index of `warcs`, without the 304 revisits (imported here: reading
+    an archive needs none of it, and it loads in a fifth of a second).
+
+    pywb replays a revisit whose status is a 3xx as it stands, headers only: a "304 Not
+    Modified" would be the page a reader gets for that night. Left out of the index, the night
+    shows the capture the 304 refers to, which is what the server confirmed unchanged. The
+    WARC keeps the 304 record.
+    """
     from cdxj_indexer.main import write_cdx_index
 
-    write_cdx_index(str(out_path), [str(w) for w in warcs], {"sort": True})
+    full = out_path.with_name(out_path.name + ".all")
+    write_cdx_index(str(full), [str(w) for w in warcs], {"sort": True})
+    by_name = {w.name: w for w in warcs}
+    with full.open("rb") as lines, out_path.open("wb") as out:
+        out.writelines(line for line in lines if replays_whole(line, by_name))
+    full.unlink()
+
+
+def replays_whole(line: bytes, warcs: dict[str, Path]) -> bool:
+    """Whether pywb replays the capture of a CDXJ line as the page it was: not a 304 revisit,
+    nor a revisit written before 2026-11-23, whose headers said `Content-Length: 0`."""
+    if b"warc/revisit" not in line:
+        return True
+    fields = json.loads(line.split(b" ", 2)[2])
+    if fields.get("mime") != "warc/revisit":
+        return True
+    if fields.get("status") == "304":
+        return False
+    warc = warcs.get(fields.get("filename", ""))
+    return warc is None or revisit_length(warc, int(fields.get("offset", 0))) != "0"
+
+
+def revisit_length(warc: Path, offset: int) -> str | None:
+    """The HTTP `Content-Length` a revisit record states."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    with warc.open("rb") as stream:
+        stream.seek(offset)
+        record = next(iter(ArchiveIterator(stream)), None)
+        if record is None or record.http_headers is None:
+            return None
+        return record.http_headers.get_header("Content-Length")
 
 
 def index_parts(index_path: Path) -> Path:
@@ -64,7 +103,7 @@ def index_parts(index_path: Path) -> Path:
 def part_index(warc: Path, parts: Path) -> Path:
     """The sorted CDXJ of one WARC file, made again if the WARC changed since it was made."""
     parts.mkdir(parents=True, exist_ok=True)
-    part = parts / (warc.name + ".cdxj")
+    part = parts / (warc.name + PART_SUFFIX)
     if part.exists() and part.stat().st_mtime_ns > warc.stat().st_mtime_ns:
         return part
     tmp = part.with_name(part.name + ".tmp")
@@ -88,7 +127,7 @@ def _lines(stream: IO[bytes]) -> Iterator[bytes]:
 
 def _drop_stale_parts(parts: Path, files: list[Path]) -> None:
     """Forget the index of a WARC that is no longer there (moved away or set aside)."""
-    names = {p.name + ".cdxj" for p in files}
-    for part in parts.glob("*.cdxj"):
+    names = {p.name + PART_SUFFIX for p in files}
+    for part in parts.glob("*.cdxj"):  # and parts of an earlier kind
         if part.name not in names:
             part.unlink()

@@ -86,9 +86,13 @@ def response_record(writer: BaseWARCWriter, response: Response) -> ArcWarcRecord
 def revisit_record(
     writer: BaseWARCWriter, response: Response, profile: str, refers_to: dict[str, Any], digest: str
 ) -> ArcWarcRecord:
-    """A revisit: the HTTP headers of this fetch, no payload, pointing at the original capture."""
+    """A revisit: the HTTP headers of this fetch, no payload, pointing at the original capture.
+
+    The headers stay as received, `Content-Length` too (the payload's, as in the original):
+    pywb answers an identical-payload revisit with these headers and the original's payload,
+    so a `Content-Length: 0` here replayed every unchanged page as an empty one.
+    """
     headers = response_headers(response)
-    headers.replace_header("Content-Length", "0")
     extra = ip_headers(response)
     if refers_to.get("record_id"):
         extra["WARC-Refers-To"] = refers_to["record_id"]

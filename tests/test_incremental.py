@@ -35,6 +35,7 @@ from tests.helpers import (
     FAST,
     ROOT,
     nianbao,
+    pywb_serving,
     report_snapshot,
     same_value,
     stored_cells,
@@ -213,6 +214,42 @@ def test_unchanged_pages_become_revisit_records(nights: Nights):
     full = [r.get_header("WARC-Target-URI") for kind, r, _ in third.records() if kind == "response"]
     reports = {nights.portals.url(s.site, s.path) for s in nights.portals.portals.reports}
     assert not set(full) & reports, "an unchanged report was archived again in full"
+
+
+@pytest.mark.skipif(
+    not (ROOT / ".venv-pywb" / "bin" / "wayback").exists() and not shutil.which("wayback"),
+    reason="pywb not installed (scripts/setup.sh makes .venv-pywb)",
+)
+def test_pywb_replays_a_page_seen_unchanged_as_the_page(nights: Nights):
+    """Night 3's captures of unchanged pages are revisits, of both kinds; pywb, asked for the
+    page at that night, answers the whole page (the payload the revisit refers to), not a
+    blank 200 (`Content-Length: 0` in the revisit) or a bodiless 304."""
+    import urllib.request
+
+    db = nights.db
+    html = {
+        r["url"] for r in db.query("select url from pages where content_type like 'text/html%'")
+    }
+    picked: dict[str, tuple[str, str, str]] = {}  # profile -> (url, date, Content-Length)
+    for kind, record, http in nights.nights[2].records():
+        url = record.get_header("WARC-Target-URI")
+        if kind == "revisit" and url in html:
+            profile = record.get_header("WARC-Profile").rsplit("/", 1)[-1]
+            length = http.get_header("Content-Length")
+            picked.setdefault(profile, (url, record.get_header("WARC-Date"), length))
+    assert set(picked) == {"server-not-modified", "identical-payload-digest"}, picked
+    assert picked["identical-payload-digest"][2] != "0"  # the headers as received
+    with pywb_serving(nights.data) as base:
+        for profile, (url, date, _length) in picked.items():
+            timestamp = "".join(c for c in date if c.isdigit())[:14]
+            replayed = urllib.request.urlopen(f"{base}{timestamp}id_/{url}", timeout=30).read()
+            (row,) = db.query("select * from pages where url = ?", [url])
+            with (nights.data / "warc" / row["warc_filename"]).open("rb") as fh:
+                fh.seek(row["warc_record_offset"])
+                original = next(iter(ArchiveIterator(fh)))
+                assert original.rec_type == "response"
+                payload = original.content_stream().read()
+            assert payload and replayed == payload, (profile, url, len(replayed))
 
 
 def test_list_pages_answered_304_still_lead_to_every_report(nights: Nights):
