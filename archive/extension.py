@@ -174,8 +174,13 @@ class WarcArchiver:
 def revisit_profile(
     response: Response, refers_to: dict[str, Any] | None, digest: str
 ) -> str | None:
-    """Which revisit a fetch is, if any: a 304, or a payload identical to the stored one."""
+    """Which revisit a fetch is, if any: a 304, or a payload identical to the stored one.
+
+    Only of the URL's own capture: a redirect carries the first URL's meta along.
+    """
     if not refers_to or not refers_to.get("uri") or not refers_to.get("date"):
+        return None
+    if refers_to["uri"] != response.url:
         return None
     if response.status == 304:
         return records.PROFILE_NOT_MODIFIED

@@ -63,6 +63,7 @@ class Known:
     warc_record_offset: int | None = None
     document: bool = False  # a report or an attachment, not a list page
     retry: bool = False  # an attachment whose conversion was cut short: fetched whole again
+    ours: bool = True  # from this data folder's database, not the workers' shared history
 
 
 def load_known(db_path: str | Path) -> tuple[dict[str, Known], dict[str, str]]:
@@ -191,6 +192,7 @@ class IncrementalMiddleware:
     def process_request(self, request: Request) -> None:
         if request.method != "GET":
             return None
+        forget_another_url(request)
         stats = self.crawler.stats
         now = datetime.now(UTC)
         asked_for = request.url == request.meta.get("portal")  # a start URL is always fetched
@@ -199,8 +201,11 @@ class IncrementalMiddleware:
             stats.inc_value("incremental/skipped_dead")
             raise IgnoreRequest(f"dead link checked within the refresh period: {request.url}")
         known = self.known.get(request.url)
-        if known is None:
-            return None
+        if known is None or request.meta.get("unconditional"):
+            return None  # new, or fetched whole again because its stored copy is unreadable
+        if not known.document and known.ours and self.copy_lost(known):
+            stats.inc_value("incremental/stored_copy_lost")
+            return None  # archived whole again: a revisit would name a capture no longer here
         request.meta["revisit_of"] = {
             "uri": known.url,
             "date": known.content_date or known.fetched_at,
@@ -247,6 +252,12 @@ class IncrementalMiddleware:
             return False
         return (self.warc_dir / known.warc_filename).is_file()
 
+    def copy_lost(self, known: Known) -> bool:
+        """Whether the WARC file that held our whole capture has left the data folder."""
+        if not self.warc_dir or not known.warc_filename:
+            return False
+        return not (self.warc_dir / known.warc_filename).is_file()
+
     def process_response(self, request: Request, response: Response) -> Request | Response:
         """A 304 to a list page: hand the spider the stored copy (the archive keeps the 304)."""
         if response.status != 304 or request.method != "GET":
@@ -280,6 +291,17 @@ class IncrementalMiddleware:
 
 
 CONDITIONAL = {b"if-none-match", b"if-modified-since"}
+
+
+def forget_another_url(request: Request) -> None:
+    """A request redirected here carries the first URL's validators and stored capture (Scrapy
+    copies headers and meta): they say nothing about this URL, so they go."""
+    revisit_of = request.meta.get("revisit_of")
+    if revisit_of is None or revisit_of.get("uri") == request.url:
+        return
+    del request.meta["revisit_of"]
+    for name in CONDITIONAL:
+        request.headers.pop(name, None)
 DROPPED = {"content-encoding", "content-length", "transfer-encoding"}  # the body is decoded
 
 

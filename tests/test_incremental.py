@@ -660,6 +660,7 @@ def test_a_list_page_whose_stored_copy_is_gone_is_fetched_again(tmp_path: Path):
         for path in (data / "warc").glob("*.warc.gz"):
             path.rename(tmp_path / path.name)
         second = crawl_night(portals, data, *EVERY_NIGHT)
+        third = crawl_night(portals, data, *EVERY_NIGHT)
     list_page = ("trs", "/zwgk/zfxxgknb/index_1.html")
     asked = [e for e in second.log if (e.site, e.path) == list_page]
     assert [e.status for e in asked] == [200]
@@ -670,6 +671,38 @@ def test_a_list_page_whose_stored_copy_is_gone_is_fetched_again(tmp_path: Path):
     rechecked = {(e.site, e.path) for e in second.log}
     assert all((r.site, r.path) in rechecked for r in portals.portals.reports)
     assert " new=0 " in summary(second), summary(second)
+    # Fetched whole, it is archived whole (not as a revisit of the copy that is gone) ...
+    url = portals.url(*list_page)
+    kinds = [kind for kind, r, _ in second.records() if r.get_header("WARC-Target-URI") == url]
+    assert kinds == ["response", "request"], kinds
+    # ... so the next night has a stored copy again, and asks conditionally.
+    asked = [e for e in third.log if (e.site, e.path) == list_page]
+    assert [e.status for e in asked] == [304] and "If-None-Match" in asked[0].headers
+
+
+def test_a_report_moved_to_another_url_is_archived_whole_there(tmp_path: Path):
+    """A known report now redirects to a new URL: the new URL is asked for without the old
+    one's validators, and archived whole, not as a revisit naming a capture that does not
+    exist (a replay could never resolve it)."""
+    from crawler.sample_portals import Page, build_sites
+
+    data = tmp_path / "data"
+    sites = build_sites()
+    spec = next(r for r in sites.reports if r.site == "hanweb")
+    site = sites.sites[spec.site]
+    moved = spec.path.replace(".html", "_1.html")
+    with SamplePortals(portals=sites) as portals:
+        crawl_night(portals, data)
+        site.pages[moved] = site.pages[spec.path]  # the same page, so the same ETag
+        site.pages[spec.path] = Page(b"", 301, [("Location", portals.url(spec.site, moved))])
+        second = crawl_night(portals, data, *EVERY_NIGHT)
+    (asked,) = [e for e in second.log if (e.site, e.path) == (spec.site, moved)]
+    assert asked.status == 200 and "If-None-Match" not in asked.headers
+    url = portals.url(spec.site, moved)
+    kinds = [kind for kind, r, _ in second.records() if r.get_header("WARC-Target-URI") == url]
+    assert kinds == ["response", "request"], kinds
+    replayed = nianbao("replay", str(data / "warc"), "--data", str(tmp_path / "replayed"))
+    assert replayed.returncode == 0, replayed.stdout[-2000:] + replayed.stderr[-2000:]
 
 
 @pytest.fixture(scope="module")

@@ -80,7 +80,8 @@ class SharedHistory:
         # In pieces (HSCAN): one HGETALL of a year's history would hold Redis up for all.
         for url, value in self.server.hscan_iter(self.known_key, count=SCAN_CHUNK):
             _, document, fields = value.split(b"\t", 2)  # the flag is the merged one
-            known[url.decode()] = Known(**{**json.loads(fields), "document": document == b"1"})
+            entry = {**json.loads(fields), "document": document == b"1", "ours": False}
+            known[url.decode()] = Known(**entry)
         pairs = self.server.hscan_iter(self.gone_key, count=SCAN_CHUNK)
         gone = {url.decode(): at.decode() for url, at in pairs}
         return known, gone
