@@ -82,3 +82,18 @@ def test_not_values(raw: str) -> None:
 def test_raw_trim_keeps_published_text() -> None:
     assert clean_raw("\t  0\xa0") == "0"
     assert clean_raw("\u3000减22件 ") == "减22件"
+
+
+@pytest.mark.parametrize("raw", ["———", "―", "――", "---", "— —"])
+def test_dash_runs_are_null(raw: str) -> None:
+    assert parse_value(raw) is None and parse_value(raw, money=True) is None
+
+
+@pytest.mark.parametrize(("raw", "value"), [("3.9473万", 39473), ("1.2亿", 120000000)])
+def test_count_takes_wan_and_yi_at_their_word(raw: str, value: int) -> None:
+    got = parse_value(raw)
+    assert got == value and type(got) is int
+
+
+def test_money_keeps_wan_as_its_unit() -> None:
+    assert parse_value("3.9473万", money=True) == pytest.approx(3.9473)

@@ -3,7 +3,8 @@
 A failed check means a mis-parse or a publisher's error; either way the values are kept as
 published and the check says where (row/column, expected vs found). An identity with a null or
 missing term cannot be evaluated: it is not emitted as a check but named in a note, so that a
-report with '-' cells is never called inconsistent by accident.
+report with '-' cells is never called inconsistent by accident (nor consistent: the report's
+`consistent` is then null, as it is when a table is missing).
 """
 
 from __future__ import annotations
@@ -11,8 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from crawler.report.model import Cell, Check
-from crawler.report.schema import APPLICANT_COLS, REQUEST_COLS, RESULT_ROWS, REVIEW_COLS
+from crawler.report.schema import (
+    APPLICANT_COLS,
+    REQUEST_COLS,
+    RESULT_ROWS,
+    REVIEW_COLS,
+    REVIEW_ROWS,
+)
 
+UNCHECKED = "not checkable"  # prefix of the note naming an identity that was not evaluated
 Grid = dict[tuple[str, str], int | float | None]
 _ABSENT = object()
 
@@ -26,7 +34,7 @@ def evaluate(cells: Sequence[Cell], fmt: str | None) -> tuple[list[Check], list[
     if requests:
         _requests_checks(requests, fmt, checks, notes)
     if review:
-        for row in sorted({r for r, _ in review}):
+        for row in REVIEW_ROWS:  # a row left out is an identity not checked
             terms = [(row, c) for c in REVIEW_COLS[:4]]
             _sum_check(
                 review,
@@ -48,7 +56,7 @@ def _requests_checks(grid: Grid, fmt: str | None, checks: list[Check], notes: li
     for col in REQUEST_COLS:
         _balance(grid, col, checks, notes)
     if fmt not in RESULT_ROWS:
-        notes.append("not checkable: requests.results_sum[*] (format 2019/2021 undecided)")
+        notes.append(f"{UNCHECKED}: requests.results_sum[*] (format 2019/2021 undecided)")
     for col in REQUEST_COLS if fmt in RESULT_ROWS else ():
         terms = [(row, col) for row in RESULT_ROWS[fmt or ""]]
         _sum_check(
@@ -80,7 +88,7 @@ def _balance(grid: Grid, col: str, checks: list[Check], notes: list[str]) -> Non
     values = [grid.get(k, _ABSENT) for k in keys]
     missing = [f"{r}" for (r, _), v in zip(keys, values, strict=True) if v is None or v is _ABSENT]
     if missing:
-        notes.append(f"not checkable: {name} (null or missing: {', '.join(missing)})")
+        notes.append(f"{UNCHECKED}: {name} (null or missing: {', '.join(missing)})")
         return
     new, carried, processed, forward = values
     left, right = new + carried, processed + forward  # type: ignore[operator]
@@ -111,7 +119,7 @@ def _sum_check(
     ]
     if missing:
         shown = ", ".join(missing[:4]) + (" …" if len(missing) > 4 else "")
-        notes.append(f"not checkable: {name} (null or missing: {shown})")
+        notes.append(f"{UNCHECKED}: {name} (null or missing: {shown})")
         return
     found = sum(values)  # type: ignore[arg-type]
     ok = _equal(total, found)  # type: ignore[arg-type]

@@ -1,8 +1,8 @@
 """Report identity: title, publishing organisation, year reported on, publication date.
 
 Rules, in order of trust:
-- title: the ArticleTitle meta, else <title>, else the first line of the text naming a
-  政府信息公开工作年度报告.
+- title: the ArticleTitle meta, else the part of <title> naming a 政府信息公开工作年度报告, else
+  the first line of the text naming one, else the first part of <title> (a site name at worst).
 - organization: the name in front of the year in the title (or on its own line just above the
   title, as many reports print it). A bare place name (兰州市, 临沂市兰山区) stands for its
   people's government, so 人民政府 is appended; a name that already ends in an organ word
@@ -65,8 +65,12 @@ def fill_from_html(report: Report, root: etree._Element, body_text: str) -> None
     metas = _metas(root)
     lines = _lines(body_text)
     text_title, above = _title_line(lines)
-    page_title = metas.get("articletitle") or _page_title(root)
-    title = page_title or text_title
+    title = (
+        metas.get("articletitle")
+        or _page_title(root, report_only=True)
+        or text_title
+        or _page_title(root, report_only=False)
+    )
     report.title = title
     report.organization = (
         _org_from_title(title, None)
@@ -172,7 +176,12 @@ def _metas(root: etree._Element) -> dict[str, str]:
     return out
 
 
-def _page_title(root: etree._Element) -> str | None:
+def _page_title(root: etree._Element, report_only: bool) -> str | None:
+    """The part of <title> naming the report; else, unless `report_only`, its first part.
+
+    A portal's <title> is often only the site ('兰州市人民政府门户网站', '政府信息公开_兰州市…'):
+    such a part must not win over the report title printed in the page.
+    """
     for el in root.iter("title"):
         text = _SPACE.sub(" ", "".join(el.itertext())).strip()
         if not text:
@@ -181,5 +190,5 @@ def _page_title(root: etree._Element) -> str | None:
         for part in parts:
             if _TITLE_WORDS.search(_SPACE.sub("", part)):
                 return part
-        return parts[0] if parts else None
+        return None if report_only or not parts else parts[0]
     return None

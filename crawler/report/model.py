@@ -32,11 +32,11 @@ class Report:
     title: str | None = None
     organization: str | None = None
     year: int | None = None
-    format: str | None = None  # "2019" | "2021" | None when no table was recognised
+    format: str | None = None  # "2019" | "2021": the requests table's template (else active's)
     published: str | None = None  # ISO date (or YYYY-MM) when the document states it
     cells: list[Cell] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
-    consistent: int | None = None  # 1 all identities hold, 0 one fails, None tables missing
+    consistent: int | None = None  # 1 all hold, 0 one fails, None one unchecked/table missing
     sections: list[str] = field(default_factory=list)  # sections whose table was found
     notes: list[str] = field(default_factory=list)  # e.g. "table published as an image"
 

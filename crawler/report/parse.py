@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from crawler.report import meta
-from crawler.report.checks import evaluate
+from crawler.report.checks import UNCHECKED, evaluate
 from crawler.report.model import Cell, Report
 from crawler.report.schema import (
     ACTIVE_COLS,
@@ -128,11 +128,13 @@ def _section_ranges(doc: Doc) -> dict[str, list[tuple[int, int]]]:
     return ranges
 
 
-def _detect_format(doc: Doc, ranges: dict[str, list[tuple[int, int]]]) -> str | None:
-    """'2019' or '2021' from the column/row wording inside the table sections."""
+def _detect_format(
+    doc: Doc, ranges: dict[str, list[tuple[int, int]]], sections: tuple[str, ...]
+) -> str | None:
+    """'2019' or '2021' from the column/row wording inside the given table sections."""
     text = "".join(
         doc.tokens[i].label
-        for section in ("active", "requests")
+        for section in sections
         for start, end in ranges[section]
         for i in range(start, end)
         if not doc.tokens[i].prose
@@ -141,6 +143,20 @@ def _detect_format(doc: Doc, ranges: dict[str, list[tuple[int, int]]]) -> str | 
     if scores["2019"] == scores["2021"]:
         return None
     return max(scores, key=scores.__getitem__)
+
+
+def _requests_format(keys: Iterable[str], fallback: str | None) -> str | None:
+    """The template of a requests table, from its own result rows: 2021 split （六）其他处理.
+
+    Some 2021 reports reuse the 2019 active table over a 2021 requests table (or the other way
+    round), so the rows kept and the identities checked follow this table, not the report.
+    """
+    keys = set(keys)
+    if keys & {"other_no_correction", "other_unpaid_fee"}:
+        return "2021"
+    if "other" in keys:  # before other_other: a bare '其他' may be a column header cell
+        return "2019"
+    return "2021" if "other_other" in keys else fallback
 
 
 # ----- label matching ----------------------------------------------------------------------
@@ -270,10 +286,8 @@ def _parse_active(placed: list[_Placed], fmt: str | None, notes: list[str]) -> l
 
 
 def _parse_requests(placed: list[_Placed], fmt: str | None, notes: list[str]) -> list[Cell]:
-    """Rows of the format; with the format undecided, the rows common to both are still sure."""
-    if fmt is None:
-        keys = {p.key for p in placed}
-        fmt = "2019" if "other" in keys else "2021" if "other_other" in keys else None
+    """Rows of the table's template; with it undecided, the rows common to both are still sure."""
+    fmt = _requests_format((p.key for p in placed), fmt)
     allowed = (
         set(REQUEST_ROW_ORDER[fmt])
         if fmt
@@ -285,8 +299,16 @@ def _parse_requests(placed: list[_Placed], fmt: str | None, notes: list[str]) ->
 
 
 def _parse_review(placed: list[_Placed], runs: list[list[Token]], notes: list[str]) -> list[Cell]:
-    if placed:
-        return _cells_from_rows("review_litigation", placed, lambda k: REVIEW_COLS, notes)
+    """Labelled rows if all three fit, else the 15-number run under the three-level header.
+
+    Header labels (未经复议直接起诉, 复议后起诉) followed by Word's empty cells look like rows
+    with too few values; then the unlabelled run of 15 is the table, not those labels.
+    """
+    row_notes: list[str] = []
+    cells = _cells_from_rows("review_litigation", placed, lambda k: REVIEW_COLS, row_notes)
+    if len(cells) == len(REVIEW_ROWS) * len(REVIEW_COLS):
+        notes.extend(row_notes)
+        return cells
     problem = None
     for run in runs:
         values, problem = _fit(run, 15)
@@ -296,30 +318,37 @@ def _parse_review(placed: list[_Placed], runs: list[list[Token]], notes: list[st
                 _cell("review_litigation", keys[n // 5], REVIEW_COLS[n % 5], tok)
                 for n, tok in enumerate(values)
             ]
+    notes.extend(row_notes)
     if problem and any(len(r) > 1 for r in runs):
         notes.append(f"review_litigation: {problem}")
-    return []
+    return cells
 
 
 def _parse_doc(doc: Doc) -> Report:
     report = Report()
     ranges = _section_ranges(doc)
-    fmt = _detect_format(doc, ranges)
+    overall = _detect_format(doc, ranges, ("active", "requests"))
+    formats = {
+        section: _detect_format(doc, ranges, (section,)) or overall
+        for section in ("active", "requests")
+    }
     for section in SECTIONS:
-        cells, notes = _best_section(doc, section, ranges[section], fmt)
+        cells, notes = _best_section(doc, section, ranges[section], formats.get(section))
         if cells:
             report.cells.extend(cells)
             report.sections.append(section)
             report.notes.extend(notes)
         else:
             report.notes.append(_absent_note(doc, section, ranges[section], notes))
-    if fmt is None and "requests" in report.sections:
-        keys = {c.row_key for c in report.cells if c.section == "requests"}
-        fmt = "2019" if "other" in keys else "2021" if "other_other" in keys else None
-    report.format = fmt if report.sections else None
+    if "requests" in report.sections:  # format = the requests table's template
+        keys = (c.row_key for c in report.cells if c.section == "requests")
+        report.format = _requests_format(keys, formats["requests"])
+    elif report.sections:
+        report.format = formats["active"]
     report.checks, check_notes = evaluate(report.cells, report.format)
     report.notes.extend(check_notes)
-    report.consistent = _consistent(report)
+    unchecked = any(n.startswith(UNCHECKED) for n in check_notes)
+    report.consistent = _consistent(report, unchecked)
     return report
 
 
@@ -372,9 +401,14 @@ def _glued(doc: Doc, section: str) -> str | None:
     return None
 
 
-def _consistent(report: Report) -> int | None:
+def _consistent(report: Report, unchecked: bool) -> int | None:
+    """0 if an identity fails; 1 only if every identity was evaluated and holds; else None.
+
+    The schema makes a blank/'-' cell null, not 0, and an identity with a null term is not
+    checkable: such a report, like one with a table or row missing, is neither 0 nor 1.
+    """
     if any(not c.ok for c in report.checks):
         return 0
-    if any(s not in report.sections for s in SECTIONS):
+    if unchecked or any(s not in report.sections for s in SECTIONS):
         return None
     return 1

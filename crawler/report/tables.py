@@ -100,9 +100,20 @@ def rows_to_doc(rows: list[list[str]], blanks_null: list[bool] | None = None) ->
     return Doc(tokens, row_len)
 
 
+# A page footer left in text taken from a PDF or Word file ('- 4 -', '— 4 —', '第 4 页 共 9 页'):
+# inside a table it would split a row's values in two. A bare '4' is a cell, never dropped.
+_PAGE_FOOTER = re.compile(
+    r"[-—–―－]\s*\d{1,4}\s*[-—–―－]|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
+)
+
+
 def text_rows(text: str) -> list[list[str]]:
-    """Plain text to rows: one row per line, fields split on TABs."""
-    return [line.split("\t") for line in text.splitlines() if line.strip()]
+    """Plain text to rows: one row per line, fields split on TABs; page footers left out."""
+    return [
+        line.split("\t")
+        for line in text.splitlines()
+        if line.strip() and not _PAGE_FOOTER.fullmatch(line.strip())
+    ]
 
 
 # ----- HTML -----------------------------------------------------------------------------------
@@ -184,9 +195,17 @@ class _Grid:
 
 
 class _Collector:
-    """Walks the tree once (iteratively: 5000 nested divs are fine) and emits rows."""
+    """Walks the tree once (iteratively: 5000 nested divs are fine) and emits rows.
 
-    def __init__(self) -> None:
+    A cell that holds a table is layout, not data (old Hanweb pages put the whole article in
+    `<td class="bt_content">`): its content is read as if the cell were a `<div>`, with the
+    enclosing row's state set aside until the cell ends, so headings and text inside it stay
+    lines and the tables inside it stay tables.
+    """
+
+    def __init__(self, layout: frozenset[object] = frozenset()) -> None:
+        self.layout = layout  # cells holding a table
+        self.outer: list[tuple[object, list[tuple[str, int, int]] | None, tuple[int, int]]] = []
         self.rows: list[list[str]] = []
         self.blank_null: list[bool] = []
         self.line: list[str] = []  # text of the current paragraph
@@ -228,6 +247,9 @@ class _Collector:
         if tag in _CELL:
             get = element.get  # type: ignore[attr-defined]
             self.span = (_span(get("colspan")), _span(get("rowspan")))
+            if element in self.layout:
+                self.open_layout(element)
+                return
         if tag == "tr":
             self.flush_line()
             self.tr = []
@@ -246,13 +268,15 @@ class _Collector:
         elif tag in _BLOCK and self.cell is None:
             self.flush_line()
 
-    def end(self, tag: str) -> None:
+    def end(self, tag: str, element: object = None) -> None:
         if tag in _SKIP:
             self.skip -= 1
             return
         if self.skip:
             return
-        if tag in _CELL and self.cell is not None and self.tr is not None:
+        if self.outer and self.outer[-1][0] is element:
+            self.close_layout()
+        elif tag in _CELL and self.cell is not None and self.tr is not None:
             self.tr.append(("".join(self.cell), *self.span))
             self.cell = None
         elif tag == "tr" and self.tr is not None:
@@ -266,6 +290,22 @@ class _Collector:
             if tag == "table" and len(self.grids) > 1:
                 self.grids.pop()
             self.flush_line()
+
+    def open_layout(self, cell: object) -> None:
+        """Set the enclosing row aside: the cell's content flows as lines and tables."""
+        self.flush_line()
+        if self.tr is None:  # a stray cell outside <tr>
+            self.tr = []
+        self.outer.append((cell, self.tr, self.span))
+        self.tr, self.cell = None, None
+
+    def close_layout(self) -> None:
+        """Back in the enclosing row; the layout cell keeps its grid position, but no text."""
+        self.flush_line()
+        if self.tr is not None:
+            self.end_row()
+        _, self.tr, span = self.outer.pop()
+        self.tr.append((COVERED, *span))  # type: ignore[union-attr]
 
     def end_row(self) -> None:
         if self.cell is not None and self.tr is not None:
@@ -287,7 +327,7 @@ class _Collector:
 
 def html_rows(root: etree._Element) -> tuple[list[list[str]], list[bool]]:
     """Rows of a parsed page: table rows (blank cells kept), paragraphs, <pre> TSV lines."""
-    collector = _Collector()
+    collector = _Collector(_layout_cells(root))
     for event, el in etree.iterwalk(root, events=("start", "end")):
         tag = el.tag if isinstance(el.tag, str) else ""
         tag = tag.rsplit("}", 1)[-1].lower()
@@ -297,13 +337,23 @@ def html_rows(root: etree._Element) -> tuple[list[list[str]], list[bool]]:
                 collector.text(el.text)
         else:
             if tag:
-                collector.end(tag)
+                collector.end(tag, el)
             collector.text(el.tail)
     collector.flush_line()
     if collector.tr is not None:
         collector.end_row()
     rows = [[IMAGE] if IMAGE in "".join(r) and len(r) == 1 else r for r in collector.rows]
     return rows, collector.blank_null
+
+
+def _layout_cells(root: etree._Element) -> frozenset[object]:
+    """Cells that hold a table: for each table, the nearest enclosing <td>/<th>."""
+    cells = set()
+    for table in root.iter("table"):
+        cell = next(table.iterancestors("td", "th"), None)
+        if cell is not None:
+            cells.add(cell)
+    return frozenset(cells)
 
 
 def parse_tree(markup: str) -> etree._Element | None:

@@ -15,7 +15,8 @@ from crawler.report.schema import nfkc
 
 Number = int | float
 
-NULL_MARKERS = frozenset({"", "-", "--", "—", "——", "–", "/", "//", "无", "\\", "－", "空"})
+NULL_MARKERS = frozenset({"", "/", "//", "无", "\\", "空"})
+_DASH_RUN = re.compile(r"[-—–―－]{1,6}")  # '-', '——', '―', '———', '---': a blank cell
 NO_CHANGE = frozenset({"无增减", "持平", "不变", "无变化", "0增减"})
 
 _SPACES = re.compile(r"[\s\u3000\xa0\u200b\ufeff]+")
@@ -24,13 +25,14 @@ _VALUE = re.compile(
     r"(?P<num>\d+(?:\.\d+)?)"
     r"(?P<unit>件|个|项|条|次|家|宗|万元|万|亿元|亿|元)?"
 )
-_UNIT_FACTOR = {
+_MONEY_FACTOR = {  # to 万元, the template's unit for amounts
     "万元": Decimal(1),
     "万": Decimal(1),
     "亿元": Decimal(10000),
     "亿": Decimal(10000),
     "元": Decimal("0.0001"),
 }
+_COUNT_FACTOR = {"万": Decimal(10000), "亿": Decimal(100_000_000)}  # '3.9473万' decisions
 _MINUS = str.maketrans({"−": "-", "﹣": "-", "‐": "-", "‑": "-"})
 
 
@@ -50,11 +52,12 @@ def clean_raw(text: str) -> str:
 def parse_value(text: str, money: bool = False) -> Number | _NotAValue | None:
     """Value of one cell: a number, None for a null marker, or NOT_A_VALUE (cached: '0' recurs).
 
-    `money` applies the 万元 normalisation (亿 ×10000, 元 ÷10000, bare = 万元); elsewhere a unit
-    suffix is only dropped. Numbers keep their type: integral results are ints.
+    `money` applies the 万元 normalisation (亿 ×10000, 元 ÷10000, bare = 万元); a count takes
+    万/亿 at their word (3.9473万 -> 39473) and drops a unit word (件, 个 …). Numbers keep their
+    type: integral results are ints.
     """
     compact = _SPACES.sub("", nfkc(text)).translate(_MINUS)
-    if compact in NULL_MARKERS:
+    if compact in NULL_MARKERS or _DASH_RUN.fullmatch(compact):
         return None
     if compact in NO_CHANGE:
         return 0
@@ -68,8 +71,7 @@ def parse_value(text: str, money: bool = False) -> Number | _NotAValue | None:
         amount = Decimal(num)
     except InvalidOperation:  # pragma: no cover - the regex admits only digits
         return NOT_A_VALUE
-    if money and unit in _UNIT_FACTOR:
-        amount *= _UNIT_FACTOR[unit]
+    amount *= (_MONEY_FACTOR if money else _COUNT_FACTOR).get(unit or "", Decimal(1))
     if sign == "-" or (word and word.startswith("减")):
         amount = -amount
     return _number(amount)
