@@ -163,9 +163,14 @@ def docx_html(data: bytes) -> str:
     return wrap(parts)
 
 
+MAX_SPAN = 64  # columns one Word cell may cover; no report table is wider
+
+
 def _docx_table(table: Any, qn: Any) -> str:
     """A Word table as a grid: a gridSpan cell covers the columns to its right, a continued
     vMerge cell is covered by the cell above (None: left out, as a web page's spans are)."""
+    grid_width = len(table.findall(f"{qn('w:tblGrid')}/{qn('w:gridCol')}"))
+    widest = min(grid_width or MAX_SPAN, MAX_SPAN)
     rows = []
     for tr in table.iter(qn("w:tr")):
         cells: list[str | None] = []
@@ -178,13 +183,23 @@ def _docx_table(table: Any, qn: Any) -> str:
             if props is not None:
                 grid = props.find(qn("w:gridSpan"))
                 if grid is not None:
-                    span = int(grid.get(qn("w:val")) or 1)
+                    span = grid_span(grid.get(qn("w:val")), widest)
                 vmerge = props.find(qn("w:vMerge"))
                 merged = vmerge is not None and vmerge.get(qn("w:val")) != "restart"
             cells.append(None if merged else text)
             cells.extend([None] * (span - 1))
         rows.append(cells)
     return table_html(rows)
+
+
+def grid_span(value: str | None, widest: int) -> int:
+    """A cell's gridSpan, from 1 to the table's width: a hostile file's "3.0" or 300000000
+    must neither stop the parse nor fill memory with hundreds of millions of covered cells."""
+    try:
+        span = int(value or 1)
+    except ValueError:
+        return 1
+    return max(1, min(span, widest))
 
 
 def xlsx_html(data: bytes) -> str:

@@ -252,16 +252,20 @@ data_option = click.option(
 )
 def parse(file: Path, db_path: Path | None) -> None:
     """Parse one saved report (HTML, text, PDF, DOCX, DOC, WPS, XLSX, XLS) and print JSON."""
-    from crawler.parsefile import UnreadableInput, parse_file, store_parsed
+    from crawler.parsefile import UnreadableInput, UnusableDatabase, parse_file, store_parsed
 
     try:
         report, text = parse_file(file)
     except UnreadableInput as exc:
         click.echo(f"nianbao parse: {file}: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    if db_path is not None:  # stored first: a bad --db is bad input, with nothing printed
+        try:
+            store_parsed(db_path, file, report, text)
+        except UnusableDatabase as exc:
+            click.echo(f"nianbao parse: --db {db_path}: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
     click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
-    if db_path is not None:
-        store_parsed(db_path, file, report, text)
     sys.exit(0 if report.cells else EXIT_FAILED)
 
 

@@ -6,7 +6,10 @@ declaration: a declared encoding is used only when the bytes really decode with 
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
+from urllib.parse import unquote_to_bytes
 
 import trafilatura
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, resolve_encoding
@@ -21,6 +24,12 @@ _META_RE = re.compile(
 _TITLE_RE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _H1_RE = re.compile(r"<h1[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
 _TAG_RE = re.compile(r"<[^>]+>")
+_ATTACHMENT_URL = re.compile(r"\.(pdf|docx?|wps|xlsx?|et)(?:$|[?#&])")
+_ATTACHMENT_NAME = re.compile(r"\.(pdf|docx?|wps|xlsx?|et)(?![\w.-])", re.ASCII)
+_DOWNLOAD_URL = re.compile(
+    r"down_?(?:load|file)|file_?down|getfile|/attach(?:ment)?s?/|[?&]file_?id=", re.IGNORECASE
+)
+_DOWNLOAD_TEXT = re.compile(r"附件|^[【\[]?\s*(?:点击|点此)?下载\s*[】\]]?$")
 
 ATTACHMENT_TYPES = {
     "application/pdf": "pdf",
@@ -116,14 +125,117 @@ def published_date(html: str) -> str | None:
         return None
 
 
-def attachment_type(url: str, content_type: str) -> str | None:
-    """`pdf`, `doc`, `docx`, `wps`, `xls`, `xlsx` for an attachment, else None."""
-    if content_type in ATTACHMENT_TYPES:
-        return ATTACHMENT_TYPES[content_type]
-    match = re.search(r"\.(pdf|docx?|wps|xlsx?|et)(?:$|[?#&])", url.lower())
-    if match:
-        return match.group(1)
+def attachment_type(
+    url: str, content_type: str, disposition: str | None = None, body: bytes = b""
+) -> str | None:
+    """`pdf`, `doc`, `docx`, `wps`, `xls`, `xlsx` (or `et`) for an attachment, else None.
+
+    Portals serve many files from a download handler (`downfile.jsp?id=5`) as
+    application/octet-stream: then only the Content-Disposition name or the bytes themselves
+    say what the file is. The bytes win when they are clear (a .doc name on a spreadsheet).
+    """
+    declared = ATTACHMENT_TYPES.get(content_type)
+    named = name_type(disposition_filename(disposition) or "") or url_type(url)
+    hint = declared or named
+    return sniffed_type(body, hint) or hint
+
+
+def url_type(url: str) -> str | None:
+    """The attachment type a URL's path (or a query parameter) ends with."""
+    match = _ATTACHMENT_URL.search(url.lower())
+    return match.group(1) if match else None
+
+
+def name_type(name: str) -> str | None:
+    """The attachment type a file name or a link's text names (`年报.pdf（120KB）`)."""
+    match = _ATTACHMENT_NAME.search(name.lower())
+    return match.group(1) if match else None
+
+
+def disposition_filename(header: str | None) -> str | None:
+    """The file name a Content-Disposition header gives, decoded.
+
+    `filename*=UTF-8''…` (RFC 5987) first; else `filename=`, percent-encoded or raw UTF-8 /
+    GBK bytes (which arrive here as latin-1 text from the crawl, or as text from a replay).
+    """
+    if not header:
+        return None
+    extended = re.search(r"filename\*\s*=\s*([\w-]*)'[^']*'([^;\s]+)", header, re.IGNORECASE)
+    if extended:
+        return _decoded(unquote_to_bytes(extended.group(2)), extended.group(1))
+    plain = re.search(r"""filename\s*=\s*(?:"([^"]*)"|'([^']*)'|([^;]+))""", header, re.I)
+    if not plain:
+        return None
+    value = next(v for v in plain.groups() if v is not None).strip()
+    if re.search(r"%[0-9A-Fa-f]{2}", value):
+        return _decoded(unquote_to_bytes(value))
+    try:
+        return _decoded(value.encode("latin-1"))
+    except UnicodeEncodeError:
+        return value  # already decoded (a replay reads headers as UTF-8)
+
+
+def _decoded(raw: bytes, charset: str = "") -> str:
+    for encoding in (charset or "utf-8", "utf-8", "gb18030"):
+        try:
+            return raw.decode(resolve_encoding(encoding) or encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return raw.decode("latin-1")
+
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# OLE directory entries are UTF-16 names ending in a NUL: the main stream says what the file is.
+OLE_STREAMS = (("WordDocument", "doc"), ("Workbook", "xls"), ("Book", "xls"))
+
+
+def sniffed_type(body: bytes, hint: str | None = None) -> str | None:
+    """What the bytes are (PDF, an OLE Word/Excel file, an OOXML package), None when unclear.
+
+    `hint` (from the name or MIME type) settles what the bytes cannot: WPS against DOC.
+    """
+    if body[:1024].lstrip().startswith(b"%PDF-"):
+        return "pdf"
+    if body.startswith(OLE_MAGIC):
+        found = _ole_type(body)
+        if found == "doc" and hint == "wps":
+            return "wps"
+        return found or (hint if hint in ("doc", "wps", "xls", "et") else None)
+    if body.startswith(b"PK\x03\x04"):
+        return _ooxml_type(body) or (hint if hint in ("docx", "xlsx") else None)
     return None
+
+
+def _ole_type(body: bytes) -> str | None:
+    """doc or xls by the stream named first (an embedded object's streams come later)."""
+    places = [(body.find(name.encode("utf-16-le") + b"\x00\x00"), k) for name, k in OLE_STREAMS]
+    found = [(place, kind) for place, kind in places if place >= 0]
+    return min(found)[1] if found else None
+
+
+def _ooxml_type(body: bytes) -> str | None:
+    try:
+        names = zipfile.ZipFile(io.BytesIO(body)).namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    if any(name.startswith("word/") for name in names):
+        return "docx"
+    if any(name.startswith("xl/") for name in names):
+        return "xlsx"
+    return None
+
+
+def links_to_attachment(url: str, text: str) -> bool:
+    """Whether a report page's link is to be fetched as an attachment.
+
+    A download handler's URL (`downfile.jsp?id=5`) names no file type, so its link text does
+    (`昌乐县2021年报.pdf`, `附件1：…`, `【下载】`), or the handler's name in the URL.
+    """
+    if url_type(url) or name_type(text):
+        return True
+    if _DOWNLOAD_URL.search(url):
+        return True
+    return bool(_DOWNLOAD_TEXT.search(" ".join(text.split())))
 
 
 def _clean(fragment: str) -> str:

@@ -7,7 +7,9 @@ command line turns into exit status 2 with a one-line reason.
 
 from __future__ import annotations
 
+import codecs
 import json
+import sqlite3
 from pathlib import Path
 
 from crawler.attachments import KINDS, AttachmentError, parse_attachment
@@ -23,11 +25,33 @@ class UnreadableInput(Exception):
     """The file cannot be read as a report at all."""
 
 
+class UnusableDatabase(Exception):
+    """`--db` names something that is not (and cannot become) a nianbao SQLite database."""
+
+
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE, whose BOM begins it
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
 def read_text_file(data: bytes) -> str:
-    """Decode a text report: utf-8 (with or without BOM), else gb18030; refuse binary data."""
+    """Decode a text report: by its BOM (Notepad saves UTF-16 ones), else utf-8, else gb18030.
+
+    NUL bytes mean binary data only once no BOM has said they are UTF-16/32 text.
+    """
+    bom = next((encoding for mark, encoding in BOMS if data.startswith(mark)), None)
+    if bom is not None:
+        try:
+            return data.decode(bom)
+        except UnicodeDecodeError as exc:
+            raise UnreadableInput(f"not valid {bom.removesuffix('-sig').upper()} text") from exc
     if b"\x00" in data[:8192]:
         raise UnreadableInput("binary data, not a text file")
-    for encoding in ("utf-8-sig", "gb18030"):
+    for encoding in ("utf-8", "gb18030"):
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
@@ -89,6 +113,11 @@ def store_parsed(db_path: Path, file: Path, report: Report, text: str) -> None:
         cells=report.cell_rows(),
         checks=report.check_rows(),
     )
-    db = open_db(db_path)
-    save_rows(db, rows)
-    db.close()
+    try:
+        db = open_db(db_path)
+        try:
+            save_rows(db, rows)
+        finally:
+            db.close()
+    except (sqlite3.DatabaseError, OSError) as exc:
+        raise UnusableDatabase(f"{exc} (not a usable SQLite database)") from exc

@@ -88,7 +88,7 @@ def process_capture(capture: Capture) -> Rows:
     rows = Rows(page=page_row(capture))
     if capture.status != 200 or not capture.body:
         return rows
-    kind = attachment_type(capture.url, capture.content_type)
+    kind = capture_attachment_type(capture)
     if kind is not None:
         rows.attachment = attachment_row(capture, kind)
         return add_attachment_report(rows, capture, kind)
@@ -103,6 +103,13 @@ def process_capture(capture: Capture) -> Rows:
         rows.report["published"] = published
     rows.cells, rows.checks = report.cell_rows(), report.check_rows()
     return rows
+
+
+def capture_attachment_type(capture: Capture) -> str | None:
+    """The attachment type of a response, by MIME type, file name (Content-Disposition or URL)
+    and the bytes themselves: download handlers send octet-stream with only a file name."""
+    disposition = capture.header("Content-Disposition")
+    return attachment_type(capture.url, capture.content_type, disposition, capture.body)
 
 
 @lru_cache(maxsize=256)

@@ -17,10 +17,10 @@ from twisted.python.failure import Failure
 
 from crawler.browser import browser_meta, hand_to_archive
 from crawler.capture import capture_from_response
-from crawler.extract import headings
-from crawler.items import Capture
+from crawler.extract import headings, links_to_attachment
 from crawler.layouts import Link, PageRequest, further_pages, page_links, scripted
-from crawler.scope import canonical_url, in_scope, is_attachment, is_report_title
+from crawler.process import capture_attachment_type
+from crawler.scope import canonical_url, in_scope, is_report_title
 
 
 def parse_sites(sites: Any = None, start_urls: Any = None, url: str | None = None) -> list[dict]:
@@ -134,8 +134,13 @@ class PortalBase(scrapy.Spider):
         """scrapy-playwright page event handler: archive what the browser received."""
         await hand_to_archive(self.crawler, response, self)
 
-    def parse_attachment(self, response: Response) -> Iterator[Capture]:
-        yield capture_from_response(response, response.meta.get("portal"))
+    def parse_attachment(self, response: Response) -> Iterator[Any]:
+        """Archive an attachment; a link that only looked like one (`附件` on a page) is a page."""
+        capture = capture_from_response(response, response.meta.get("portal"))
+        if isinstance(response, TextResponse) and capture_attachment_type(capture) is None:
+            yield from self.parse(response)
+            return
+        yield capture
 
     def in_scope_links(self, response: TextResponse) -> list[Link]:
         portal = response.meta["portal"]
@@ -160,7 +165,7 @@ class PortalBase(scrapy.Spider):
 
     @staticmethod
     def attachment_links(links: list[Link]) -> list[Link]:
-        return [link for link in links if is_attachment(link.url)]
+        return [link for link in links if links_to_attachment(link.url, link.text)]
 
     def failed(self, failure: Failure) -> None:
         """A dead site, a timeout, a refused connection: count it by kind and go on."""

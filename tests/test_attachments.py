@@ -10,23 +10,29 @@ from __future__ import annotations
 
 import io
 import json
+import tracemalloc
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import docx
 import openpyxl
 import pytest
 import sqlite_utils
 from click.testing import CliRunner
+from docx.oxml.ns import qn
 
 from crawler.attachments import (
     AttachmentError,
     convert_with_libreoffice,
+    docx_html,
+    grid_span,
     libreoffice_identity,
     parse_attachment,
 )
 from crawler.cli import cli
-from crawler.process import parser_fingerprint
+from crawler.items import Capture
+from crawler.process import parser_fingerprint, process_capture
 from crawler.report import Report
 from crawler.report.schema import ACTIVE_COLS, REQUEST_COLS, REQUEST_ROW_ORDER, REVIEW_COLS
 from crawler.sample_portals import generated_tables
@@ -520,3 +526,109 @@ def test_a_crawl_tries_a_conversion_cut_short_again_the_next_night(office_files,
         assert [k for k in doc_records() if k != "request"] == ["response", "revisit"]
         third, asked = night()
         assert asked == [] and third["error"] is None
+
+
+# ----- attachments a download handler serves, hostile files ------------------------------------
+
+DOWNFILE = "/module/download/downfile.jsp?classid=0&id=5"
+HUAIAN_NAME = "attachment; filename*=UTF-8''" + quote("淮安市2024年报.pdf")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("Content-Type", "application/octet-stream"), ("Content-Disposition", HUAIAN_NAME)],
+        [("Content-Type", "application/x-download")],  # no name at all: the bytes say PDF
+        [("Content-Type", "application/pdf")],
+    ],
+)
+def test_a_pdf_a_download_handler_sends_as_octet_stream_is_parsed(headers) -> None:
+    capture = Capture(
+        url="http://www.huaian.gov.cn" + DOWNFILE,
+        status=200,
+        headers=headers,
+        body=HUAIAN.read_bytes(),
+        fetched_at="2026-01-01T00:00:00Z",
+        referer="http://www.huaian.gov.cn/art/2025/1/20/art_1_2.html",
+    )
+    rows = process_capture(capture)
+    assert rows.attachment is not None
+    assert (rows.attachment["source_type"], rows.attachment["error"]) == ("pdf", None)
+    assert (rows.report["source_type"], rows.report["organization"]) == ("pdf", "淮安市人民政府")
+    assert len(rows.cells) == 200
+    assert {(c["row_key"], c["col_key"]): c["value"] for c in rows.cells}[
+        ("licensing", "decisions")
+    ] == 447228
+
+
+def hostile_span(tables: dict[str, Any], span: str) -> bytes:
+    """The filled template with its first gridSpan set to `span`."""
+    document = docx.Document(io.BytesIO(filled_template(tables)))
+    next(document.element.body.iter(qn("w:gridSpan"))).set(qn("w:val"), span)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("span", ["3.0", "x", "-4", ""])
+def test_a_grid_span_that_is_no_whole_number_counts_as_one(tables, tmp_path, span) -> None:
+    path = tmp_path / "hostile.docx"
+    path.write_bytes(hostile_span(tables, span))
+    result = CliRunner().invoke(cli, ["parse", str(path)])
+    assert result.exit_code == 0, result.output
+    got = {
+        (c["section"], c["row_key"], c["col_key"]): c["value"]
+        for c in json.loads(result.output)["cells"]
+    }
+    assert got == truth_cells(tables)
+
+
+def test_a_huge_grid_span_stops_at_the_table_width(tables) -> None:
+    data = hostile_span(tables, "3000000")
+    tracemalloc.start()
+    try:
+        document = docx_html(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8_000_000  # 3 million covered cells would take 24 MB
+    report = parse_attachment(data, "docx")[0]
+    assert report_cells(report) == truth_cells(tables)
+    assert document.count("<td>") == docx_html(filled_template(tables)).count("<td>")
+    assert [grid_span(v, 15) for v in ("2", "300000000", "0", None)] == [2, 15, 1, 1]
+
+
+@pytest.mark.slow
+def test_a_crawl_fetches_and_parses_a_pdf_behind_a_download_handler(tmp_path) -> None:
+    """A report page links `downfile.jsp?id=5` by its file name only; the server sends the PDF
+    as application/octet-stream named in Content-Disposition: it is fetched, and parsed."""
+    from crawler.portal_server import SamplePortals
+    from crawler.sample_portals import Page, build_sites
+    from tests.helpers import FAST, nianbao
+
+    sites = build_sites()
+    article = next(a for a in sites.attachments if a["source_type"] == "pdf")["report_path"]
+    trs = sites.sites["trs"]
+    trs.pages[article].body = trs.pages[article].body.replace(
+        "年报.docx</a>".encode(),
+        f"年报.docx</a> <a href='{DOWNFILE}'>淮安市2024年报.pdf</a>".encode(),
+    )
+    trs.pages[DOWNFILE] = Page(
+        HUAIAN.read_bytes(),
+        200,
+        [("Content-Type", "application/octet-stream"), ("Content-Disposition", HUAIAN_NAME)],
+    )
+    data = tmp_path / "data"
+    with SamplePortals(portals=sites) as portals:
+        done = nianbao("crawl", *portals.urls.values(), "--data", str(data), *FAST)
+        assert done.returncode == 0, done.stderr[-3000:]
+        url = portals.url("trs", DOWNFILE)
+        db = sqlite_utils.Database(data / "nianbao.db")
+        (row,) = db.query("select * from attachments where url = ?", [url])
+        assert (row["source_type"], row["error"]) == ("pdf", None)
+        assert row["report_url"] == portals.url("trs", article)
+        # Parsed (an attachment without tables would say so in `error`), and filed under the
+        # report of the article that links it, as every attachment of a report page is.
+        (alias,) = db.query("select report_id from report_aliases where url = ?", [url])
+        (report,) = db.query("select url from reports where id = ?", [alias["report_id"]])
+        assert report["url"] == portals.url("trs", article)

@@ -134,3 +134,29 @@ def test_second_run_on_a_locked_data_folder_exits_3(tmp_path: Path):
         result = nianbao("crawl", "http://127.0.0.1:9/", "--data", str(data))
     assert result.returncode == 3
     assert "another nianbao run is using" in result.stderr
+
+
+def test_parse_into_a_file_that_is_not_a_database_exits_2(runner: CliRunner, tmp_path: Path):
+    not_a_db = tmp_path / "notes.db"
+    not_a_db.write_bytes(b"my notes, not SQLite\n" * 100)
+    result = runner.invoke(
+        cli, ["parse", str(SEEDS / "001_b48d038ea651e507.txt"), "--db", str(not_a_db)]
+    )
+    assert result.exit_code == 2
+    assert result.output.startswith(f"nianbao parse: --db {not_a_db}: file is not a database")
+    assert len(result.output.strip().splitlines()) == 1  # a reason, no traceback, no JSON
+    assert not_a_db.read_bytes() == b"my notes, not SQLite\n" * 100
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-8-sig", "gb18030"])
+def test_parse_reads_text_saved_with_a_bom_or_in_gb18030(
+    runner: CliRunner, tmp_path: Path, encoding: str
+):
+    seed = SEEDS / "004_7f5a90e893934992.txt"
+    text = seed.read_text(encoding="utf-8")
+    saved = tmp_path / "report.txt"
+    bom = {"utf-16-be": b"\xfe\xff"}.get(encoding, b"")  # Python writes LE/UTF-32 BOMs itself
+    saved.write_bytes(bom + text.encode(encoding))
+    result = runner.invoke(cli, ["parse", str(saved)])
+    assert result.exit_code == 0, result.output
+    assert result.output == runner.invoke(cli, ["parse", str(seed)]).output

@@ -6,11 +6,20 @@ real markup, body text possibly edited by whoever saved them, so only the struct
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from crawler.extract import article_text, clean_text, decode_html
+from crawler.extract import (
+    article_text,
+    attachment_type,
+    clean_text,
+    decode_html,
+    disposition_filename,
+    links_to_attachment,
+)
 from crawler.layouts import article_body
 from crawler.sample_portals import (
     Style,
@@ -76,3 +85,121 @@ def test_a_page_without_a_known_container_is_read_whole() -> None:
     assert article_body(html) is None
     assert article_text(html.encode(), html) == clean_text(html.encode())
     assert article_body("") is None
+
+
+# ----- attachments a download handler serves ---------------------------------------------------
+
+DOWNFILE = "http://www.changle.gov.cn/module/download/downfile.jsp?classid=0&id=5"
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+
+
+def ole_file(stream: str) -> bytes:
+    """An OLE compound file whose directory names `stream` (as Word and Excel files do)."""
+    entry = "Root Entry".encode("utf-16-le").ljust(128, b"\0")
+    return OLE + entry + stream.encode("utf-16-le") + b"\0\0" + bytes(60)
+
+
+def zip_file(*names: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in names:
+            archive.writestr(name, "<x/>")
+    return buffer.getvalue()
+
+
+GBK_NAME = "昌乐县2021年报.xls".encode("gbk").decode(
+    "latin-1"
+)  # raw bytes, as the crawl reads them
+
+
+@pytest.mark.parametrize(
+    ("content_type", "disposition", "body", "kind"),
+    [
+        ("application/octet-stream", 'attachment; filename="report.pdf"', b"", "pdf"),
+        (
+            "application/x-download",
+            "attachment; filename*=UTF-8''%E5%B9%B4%E6%8A%A5.docx",
+            b"",
+            "docx",
+        ),
+        ("application/octet-stream", f'attachment; filename="{GBK_NAME}"', b"", "xls"),
+        ("application/octet-stream", None, b"%PDF-1.7\n%\xe2\xe3", "pdf"),
+        ("application/x-download", None, ole_file("WordDocument"), "doc"),
+        ("application/x-download", None, ole_file("Workbook"), "xls"),
+        (
+            "application/octet-stream",
+            'attachment; filename="a.wps"',
+            ole_file("WordDocument"),
+            "wps",
+        ),
+        ("application/octet-stream", 'attachment; filename="a.doc"', ole_file("Workbook"), "xls"),
+        (
+            "application/octet-stream",
+            None,
+            zip_file("[Content_Types].xml", "word/document.xml"),
+            "docx",
+        ),
+        (
+            "application/octet-stream",
+            None,
+            zip_file("[Content_Types].xml", "xl/workbook.xml"),
+            "xlsx",
+        ),
+        ("application/msword", None, zip_file("word/document.xml"), "docx"),
+        ("application/octet-stream", None, zip_file("readme.txt"), None),
+        ("application/octet-stream", None, b"\x00\x01 some program", None),
+        ("text/html", None, b"<html><body>404</body></html>", None),
+        ("application/pdf", None, b"", "pdf"),
+    ],
+)
+def test_an_attachment_is_known_by_its_download_name_or_its_bytes(
+    content_type, disposition, body, kind
+) -> None:
+    assert attachment_type(DOWNFILE, content_type, disposition, body) == kind
+
+
+def test_an_attachment_url_still_names_its_type() -> None:
+    assert attachment_type("http://x.gov.cn/P0202203.docx", "application/octet-stream") == "docx"
+    assert attachment_type("http://x.gov.cn/a.pdf.html", "text/html") is None
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [
+        ('attachment; filename="x.pdf"', "x.pdf"),
+        ("attachment; filename=x.pdf", "x.pdf"),
+        ("attachment; filename*=UTF-8''%E6%98%8C%E4%B9%90%E5%8E%BF.pdf", "昌乐县.pdf"),
+        ("attachment; filename*=GBK''%B2%FD%C0%D6%CF%D8.doc", "昌乐县.doc"),
+        ('attachment; filename="%E6%98%8C%E4%B9%90%E5%8E%BF.pdf"', "昌乐县.pdf"),
+        ('attachment; filename="%B2%FD%C0%D6%CF%D8.pdf"', "昌乐县.pdf"),
+        (f'attachment; filename="{GBK_NAME}"', "昌乐县2021年报.xls"),
+        ('attachment; filename="' + "昌乐县.wps".encode().decode("latin-1") + '"', "昌乐县.wps"),
+        ('attachment; filename="昌乐县.wps"', "昌乐县.wps"),  # a replay reads headers as UTF-8
+        ("attachment; filename=\"x.pdf\"; filename*=UTF-8''%E5%B9%B4.pdf", "年.pdf"),
+        ("inline", None),
+        (None, None),
+    ],
+)
+def test_content_disposition_names_are_decoded(header, name) -> None:
+    assert disposition_filename(header) == name
+
+
+@pytest.mark.parametrize(
+    ("url", "text", "wanted"),
+    [
+        (DOWNFILE, "昌乐县2021年报.pdf", True),
+        ("http://x.gov.cn/servlet/Show?id=5", "附件：昌乐县2021年报.docx（56KB）", True),
+        ("http://x.gov.cn/servlet/Show?id=5", "附件1", True),
+        ("http://x.gov.cn/servlet/Show?id=5", "【下载】", True),
+        ("http://x.gov.cn/attach/0/a1b2c3", "昌乐县2021年政府信息公开工作年度报告", True),
+        ("http://x.gov.cn/common/getFile?fileId=88", "", True),
+        ("http://x.gov.cn/zwgk/202203/P020220301512345678901.pdf", "", True),
+        ("http://x.gov.cn/col/col123/index.html", "政府信息公开年报", False),
+        ("http://x.gov.cn/xzzx/index.html", "下载中心", False),
+        ("http://x.gov.cn/art/2022/3/1/art_1_2.html", "关于etc.的说明", False),
+    ],
+)
+def test_report_page_links_to_download_handlers_are_fetched_as_attachments(
+    url, text, wanted
+) -> None:
+    assert links_to_attachment(url, text) is wanted
