@@ -110,6 +110,9 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     db["reports"].create(REPORT_COLUMNS, pk="id", if_not_exists=True)
     db["reports"].create_index(["url"], unique=True, if_not_exists=True)
     db["reports"].create_index(["content_key"], if_not_exists=True)
+    if "article_url" not in db["reports"].columns_dict:
+        db["reports"].add_column("article_url", str)  # databases made before it
+    db["reports"].create_index(["article_url"], if_not_exists=True)
     db["report_cells"].create(
         {
             "report_id": int,
@@ -129,9 +132,13 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db["report_checks"].create_index(["report_id"], if_not_exists=True)
-    db["report_aliases"].create(
-        {"url": str, "report_id": int, "first_seen": str}, pk="url", if_not_exists=True
-    )
+    # What each alias URL showed last (content_key, payload_digest, fetched_at): an edit is
+    # told by a URL changing, never by two URLs of one report parsing differently.
+    aliases = {"url": str, "report_id": int, "first_seen": str, "content_key": str}
+    aliases |= {"payload_digest": str, "fetched_at": str}
+    db["report_aliases"].create(aliases, pk="url", if_not_exists=True)
+    for column in [c for c in aliases if c not in db["report_aliases"].columns_dict]:
+        db["report_aliases"].add_column(column, str)  # databases made before them
     db["report_versions"].create(
         {
             "report_id": int,
@@ -204,9 +211,10 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
 
 
 def content_key(report: dict[str, Any], cells: list[dict[str, Any]]) -> str:
-    """Identity of a report's content, so one report under two URLs is stored once.
+    """What a report says, to tell an edit (a new version) and to find candidates for the same
+    document under another URL (`_same_document` decides which ones really are).
 
-    Tables are what users come for: the same body, year and cells mean the same report. Without
+    Tables are what users come for: the same body, year and cells mean the same content. Without
     cells the clean text decides.
     """
     if cells:
@@ -283,44 +291,172 @@ def rows_digest(report: dict[str, Any], rows: Rows) -> str:
 
 
 def _save_report(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
+    """Store a report seen at the URL holding it, at another URL of it, or at a URL never seen."""
     report = dict(rows.report or {})
     report["content_key"] = content_key(report, rows.cells)
     report["rows_digest"] = rows_digest(report, rows)
     report["updated_at"] = now_iso()
-    existing = _find_report(db, report["url"], report["content_key"])
+    for existing in db.query("select * from reports where url = ?", [report["url"]]):
+        return _save_seen(db, existing, report, rows)
+    for alias in db.query("select * from report_aliases where url = ?", [report["url"]]):
+        return _save_at_alias(db, alias, report, rows)
+    return _save_unseen(db, report, rows)
+
+
+def _save_unseen(db: sqlite_utils.Database, report: dict[str, Any], rows: Rows) -> SaveResult:
+    """A URL new to the database: the article/attachment link decides first, whichever of the
+    two is saved first (a replay of merged archives may meet the attachment before its article);
+    then a report elsewhere that is this very document; else it is a new report."""
     article = report.get("article_url")
-    if existing is None and article:
-        host = _find_report(db, article, "")
-        if host is not None and _has_cells(db, host["id"]):
-            # The article already gave the tables: the attachment is a copy of the same report.
-            _add_alias(db, report["url"], host["id"])
-            return SaveResult(report_id=host["id"], duplicate_of=host["id"])
+    if article:
+        host = _report_at(db, article)
+        if host is not None and not _has_cells(db, host["id"]):
+            return _take_over(db, host, report, rows)  # the attachment holds the report
         if host is not None:
-            # The article has no tables of its own: its attachment holds the report.
-            _add_alias(db, host["url"], host["id"])
-            existing = {**host, "url": report["url"]}
-    if existing is None:
-        report["version"] = 1
-        report["last_seen"] = report.get("fetched_at")
-        report.pop("id", None)
-        report_id = db["reports"].insert(report, alter=True).last_pk
-        _replace_cells(db, report_id, rows)
-        return SaveResult(report_id=report_id, new=True)
-    if existing["url"] != report["url"]:
-        _add_alias(db, report["url"], existing["id"])
+            return _alias_of(db, host, report)  # a copy of the tables its article gave
+    else:
+        for attached in db.query("select * from reports where article_url = ?", [report["url"]]):
+            if rows.cells:
+                return _take_over(db, attached, report, rows)  # as if the article came first
+            return _alias_of(db, attached, report)
+    same = _same_document(db, report, rows)
+    if same is not None:
+        return _alias_of(db, same, report)
+    report["version"] = 1
+    report["last_seen"] = report.get("fetched_at")
+    report.pop("id", None)
+    report_id = db["reports"].insert(report, alter=True).last_pk
+    _replace_cells(db, report_id, rows)
+    return SaveResult(report_id=report_id, new=True)
+
+
+def _same_document(
+    db: sqlite_utils.Database, report: dict[str, Any], rows: Rows
+) -> dict[str, Any] | None:
+    """The report stored under another URL that is this very document, judged by content alone.
+
+    Tables that say whose they are name the report: the same organization, year, format and
+    cells are one report wherever found (a page under two URLs, the PDF and the DOCX of it).
+    Tables of no known organization could be anyone's (two small offices' all-zero tables are
+    alike), so the text must be the same too. A page without tables often says nothing of its
+    own ("附件：2020年政府信息公开工作年度报告.pdf" under the generic title): only the same
+    payload on the same site is the same page.
+    """
+    query = "select * from reports where content_key = ? order by id"
+    for row in db.query(query, [report["content_key"]]):
+        if rows.cells and (report.get("organization") or _words(row) == _words(report)):
+            return row
+        if not rows.cells and report.get("payload_digest") and _same_page(row, report):
+            return row
+    return None
+
+
+def _same_page(row: dict[str, Any], report: dict[str, Any]) -> bool:
+    return (row["site"], row["payload_digest"]) == (report.get("site"), report["payload_digest"])
+
+
+def _words(report: dict[str, Any]) -> str:
+    return "".join((report.get("text") or "").split())
+
+
+def _take_over(
+    db: sqlite_utils.Database, holder: dict[str, Any], report: dict[str, Any], rows: Rows
+) -> SaveResult:
+    """`report` holds the stored report `holder` from now on: an attachment completing its
+    article without tables, or an article met after its attachment. The same report, not an edit
+    of it: no version is added, and the URL that held it becomes an alias."""
+    _add_alias(db, holder["url"], holder["id"], holder)
+    report.setdefault("article_url", None)
+    report["version"] = holder["version"] or 1
+    report["last_seen"] = report.get("fetched_at")
+    db["reports"].update(holder["id"], report, alter=True)
+    _replace_cells(db, holder["id"], rows)
+    return SaveResult(report_id=holder["id"])
+
+
+def _alias_of(
+    db: sqlite_utils.Database, holder: dict[str, Any], report: dict[str, Any]
+) -> SaveResult:
+    _add_alias(db, report["url"], holder["id"], report)
+    return SaveResult(report_id=holder["id"], duplicate_of=holder["id"])
+
+
+def _save_at_alias(
+    db: sqlite_utils.Database, alias: dict[str, Any], report: dict[str, Any], rows: Rows
+) -> SaveResult:
+    """A report seen at another URL of it (a second URL of the page, an attachment copy).
+
+    Each URL is compared with what it showed itself last time, never with the URL holding the
+    report: an article and its attachment copy (HTML and PDF parse a little differently), or a
+    URL left unedited beside an edited one, would otherwise pass for edits of each other night
+    after night. So only a URL whose own tables changed, to tables the report does not have, holds
+    an edit: the report keeps its earlier version, takes these cells, and this URL holds it from
+    now on (the former holder becomes an alias). A page without tables never replaces tables.
+    """
+    (existing,) = db.query("select * from reports where id = ?", [alias["report_id"]])
+    if not _edited(alias, existing, report, rows):
+        _remember(db, report)
         return SaveResult(report_id=existing["id"], duplicate_of=existing["id"])
+    if (report.get("fetched_at") or "") < (existing["fetched_at"] or ""):
+        _remember(db, report)
+        return _save_history(db, existing, report, rows)
+    _add_alias(db, existing["url"], existing["id"], existing)
+    db["report_aliases"].delete(report["url"])
+    return _save_seen(db, existing, report, rows)
+
+
+def _edited(
+    alias: dict[str, Any], existing: dict[str, Any], report: dict[str, Any], rows: Rows
+) -> bool:
+    """Whether a capture at an alias is an edit of the report (see `_save_at_alias`)."""
+    key, digest = report["content_key"], report.get("payload_digest")
+    return bool(
+        rows.cells
+        and alias["content_key"] is not None  # an alias from before aliases remembered
+        and key not in (alias["content_key"], existing["content_key"])
+        and (digest is None or digest not in (alias["payload_digest"], existing["payload_digest"]))
+        and (report.get("fetched_at") or "") >= (alias["fetched_at"] or "")
+    )
+
+
+def _remember(db: sqlite_utils.Database, report: dict[str, Any]) -> None:
+    """Note what an alias URL showed, unless it showed something later already."""
+    db.execute(
+        "update report_aliases set content_key = ?, payload_digest = ?, fetched_at = ? "
+        "where url = ? and coalesce(fetched_at, '') <= coalesce(?, '')",
+        [
+            report["content_key"],
+            report.get("payload_digest"),
+            report.get("fetched_at"),
+            report["url"],
+            report.get("fetched_at"),
+        ],
+    )
+
+
+def _save_seen(
+    db: sqlite_utils.Database, existing: dict[str, Any], report: dict[str, Any], rows: Rows
+) -> SaveResult:
+    """A report seen again at the URL holding it: unchanged, edited, re-parsed, or older.
+
+    An edit is a change of the tables (or of the text of a report without tables): it adds a
+    version. The narrative text alone changing (same cells) is updated in place, without a
+    version: pages carry counters and dates that would add one every night.
+    """
     # The very payload stored, parsed again (a parser change replayed): whatever differs is the
     # parser's doing, never a new version of the report.
     digest = report.get("payload_digest")
     reparsed = digest is not None and digest == existing["payload_digest"]
     changed = existing["content_key"] != report["content_key"] and not reparsed
-    if changed and (report.get("fetched_at") or "") < (existing["fetched_at"] or ""):
+    older = (report.get("fetched_at") or "") < (existing["fetched_at"] or "")
+    if changed and older:
         # A capture from before the current version (an archive replayed into the database that
         # already holds it): history, never a new version.
         return _save_history(db, existing, report, rows)
     last_seen = max(existing.get("last_seen") or "", report.get("fetched_at") or "") or None
-    if not changed and existing.get("rows_digest") == report["rows_digest"]:
-        # Seen again, parsed the same: only note when (the common case of a nightly run).
+    if not changed and (existing.get("rows_digest") == report["rows_digest"] or older):
+        # Seen again, parsed the same (the common case of a nightly run), or an older capture of
+        # the same tables: the text stored comes from the later one. Only note when.
         db.execute("update reports set last_seen = ? where id = ?", [last_seen, existing["id"]])
         return SaveResult(report_id=existing["id"])
     report["last_seen"] = last_seen
@@ -329,7 +465,9 @@ def _save_report(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
         report["version"] = (existing["version"] or 1) + 1
     else:
         report["version"] = existing["version"] or 1
-        # Unchanged content: keep pointing at the full capture, not at a revisit record.
+    if reparsed:
+        # The payload stored, maybe from a revisit record: point at its full capture still. A new
+        # payload (the text edited) is pointed at itself, so the text and its capture agree.
         for key in ("warc_filename", "warc_record_offset", "payload_digest", "fetched_at"):
             report[key] = existing[key]
     db["reports"].update(existing["id"], report, alter=True)
@@ -337,16 +475,19 @@ def _save_report(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
     return SaveResult(report_id=existing["id"], changed=changed)
 
 
-def _add_alias(db: sqlite_utils.Database, url: str, report_id: int) -> None:
-    if not db["report_aliases"].count_where("url = ?", [url]):
-        db["report_aliases"].insert({"url": url, "report_id": report_id, "first_seen": now_iso()})
+def _add_alias(db: sqlite_utils.Database, url: str, report_id: int, seen: dict[str, Any]) -> None:
+    """Another URL of a report, with what it showed (`seen`: its report row or capture)."""
+    row = {"url": url, "report_id": report_id, "first_seen": now_iso()}
+    row |= {k: seen.get(k) for k in ("content_key", "payload_digest", "fetched_at")}
+    db["report_aliases"].insert(row, ignore=True)
 
 
 def _has_cells(db: sqlite_utils.Database, report_id: int) -> bool:
     return bool(db["report_cells"].count_where("report_id = ?", [report_id]))
 
 
-def _find_report(db: sqlite_utils.Database, url: str, key: str) -> dict[str, Any] | None:
+def _report_at(db: sqlite_utils.Database, url: str) -> dict[str, Any] | None:
+    """The report held at `url` or at an alias `url`."""
     for row in db.query("select * from reports where url = ?", [url]):
         return row
     for row in db.query(
@@ -354,9 +495,6 @@ def _find_report(db: sqlite_utils.Database, url: str, key: str) -> dict[str, Any
         [url],
     ):
         return row
-    if key:
-        for row in db.query("select * from reports where content_key = ? order by id", [key]):
-            return row
     return None
 
 

@@ -181,3 +181,204 @@ def test_attachment_copy_of_an_article_with_tables_is_an_alias(db):
     result = save_rows(db, attachment)
     assert result.duplicate_of is not None
     assert [r["url"] for r in db.query("select url from reports")] == ["http://x.gov.cn/a.html"]
+
+
+GENERIC = "2020年政府信息公开工作年度报告"
+
+
+def stub_article(site: str, fetched_at: str = NIGHTS[0]) -> Rows:
+    """An article whose attachment holds the report: generic title, a body naming the file."""
+    rows = make_rows(f"http://{site}/art.html", text=f"附件：{GENERIC}.pdf", fetched_at=fetched_at)
+    rows.report |= {"title": GENERIC, "organization": None, "format": None, "consistent": None}
+    rows.report |= {"site": f"http://{site}/", "payload_digest": f"sha1:{site}:art"}
+    rows.cells, rows.checks = [], []
+    return rows
+
+
+def attachment(site: str, organization: str, value: int, fetched_at: str = NIGHTS[0]) -> Rows:
+    rows = make_rows(f"http://{site}/report.pdf", value=value, fetched_at=fetched_at)
+    rows.report |= {"title": GENERIC, "organization": organization, "source_type": "pdf"}
+    rows.report |= {"site": f"http://{site}/", "article_url": f"http://{site}/art.html"}
+    rows.report["text"] = f"{organization}{GENERIC}"
+    return rows
+
+
+def reports(db) -> list[tuple]:
+    """(url, organization, version, cells' raw values) of every report."""
+    return [
+        (r["url"], r["organization"], r["version"], cell_values(db, r["id"]))
+        for r in db.query("select * from reports order by url")
+    ]
+
+
+def cell_values(db, report_id: int) -> list[str]:
+    query = "select raw from report_cells where report_id = ? order by col_key"
+    return [c["raw"] for c in db.query(query, [report_id])]
+
+
+def aliases(db) -> dict[str, str]:
+    """Alias URL -> URL of the report it leads to."""
+    query = (
+        "select a.url, r.url as holder from report_aliases a join reports r on r.id = a.report_id"
+    )
+    return {r["url"]: r["holder"] for r in db.query(query)}
+
+
+def test_generic_attachment_only_articles_of_two_sites_stay_two_reports(db):
+    """Same generic title and body on two portals: two reports, each completed by its own PDF."""
+    for rows in (
+        stub_article("a.gov.cn"),
+        stub_article("b.gov.cn"),
+        attachment("a.gov.cn", "甲县档案馆", 3),
+        attachment("b.gov.cn", "乙县气象局", 9),
+    ):
+        assert save_rows(db, rows).duplicate_of is None
+    assert reports(db) == [
+        ("http://a.gov.cn/report.pdf", "甲县档案馆", 1, ["3", "3"]),
+        ("http://b.gov.cn/report.pdf", "乙县气象局", 1, ["9", "9"]),
+    ]
+    assert aliases(db) == {
+        "http://a.gov.cn/art.html": "http://a.gov.cn/report.pdf",
+        "http://b.gov.cn/art.html": "http://b.gov.cn/report.pdf",
+    }
+
+
+def test_tables_of_no_known_organization_are_one_report_only_when_the_text_is_too(db):
+    """Two offices' all-zero tables are alike: without an organization, the text decides."""
+    first = make_rows("file:///r/one.txt", value=0, text="甲办公室：本年度无申请。")
+    second = make_rows("file:///r/two.txt", value=0, text="乙办公室：本年度无申请。")
+    copy = make_rows("file:///r/copy.txt", value=0, text="甲办公室：本年度无申请。")
+    for rows in (first, second, copy):
+        rows.report["organization"] = None
+        save_rows(db, rows)
+    texts = {r["url"]: r["text"] for r in db.query("select url, text from reports")}
+    assert texts == {
+        "file:///r/one.txt": "甲办公室：本年度无申请。",
+        "file:///r/two.txt": "乙办公室：本年度无申请。",
+    }
+    assert aliases(db) == {"file:///r/copy.txt": "file:///r/one.txt"}
+
+
+ONE, TWO = "http://x.gov.cn/col/1/a.html", "http://x.gov.cn/col/2/a.html"
+
+
+def test_an_edit_seen_at_an_alias_url_is_a_new_version(db):
+    save_rows(db, make_rows(ONE, 37, fetched_at=NIGHTS[0]))
+    assert save_rows(db, make_rows(TWO, 37, fetched_at=NIGHTS[0])).duplicate_of is not None
+    result = save_rows(db, make_rows(TWO, 38, fetched_at=NIGHTS[1]))
+    assert result.changed and result.duplicate_of is None
+    assert reports(db) == [(TWO, "兰陵县人民政府", 2, ["38", "38"])]
+    (kept,) = db.query("select version, url, fetched_at, cells from report_versions")
+    assert (kept["version"], kept["url"], kept["fetched_at"]) == (1, ONE, NIGHTS[0])
+    assert '"value": 37.0' in kept["cells"]
+    # The URL left unedited, seen again, is what it showed before: no flip back.
+    assert save_rows(db, make_rows(ONE, 37, fetched_at=NIGHTS[2])).duplicate_of is not None
+    save_rows(db, make_rows(TWO, 38, fetched_at=NIGHTS[2]))
+    assert reports(db) == [(TWO, "兰陵县人民政府", 2, ["38", "38"])]
+    assert aliases(db) == {ONE: TWO}
+    assert db["report_versions"].count == 1
+
+
+def pair(value: int, copy_value: int, night: str) -> tuple[Rows, Rows]:
+    """An article with tables and its PDF copy, which parses a little differently (and is made
+    anew for each download: another payload every night)."""
+    article = make_rows(URL, value, fetched_at=night)
+    copy = make_rows("http://x.gov.cn/P0201.pdf", copy_value, fetched_at=night, digest=night)
+    copy.report |= {"source_type": "pdf", "article_url": URL}
+    return article, copy
+
+
+def test_an_attachment_copy_parsed_differently_never_flip_flops_but_its_edit_counts(db):
+    for night in NIGHTS[:2]:
+        for rows in pair(37, 99, night):
+            save_rows(db, rows)
+    assert reports(db) == [(URL, "兰陵县人民政府", 1, ["37", "37"])]
+    assert db["report_versions"].count == 0
+    # The PDF replaced by an edited one: the report takes it, keeping the article's version.
+    article, copy = pair(37, 100, NIGHTS[2])
+    assert save_rows(db, copy).changed
+    save_rows(db, article)  # the article, not edited, does not take it back
+    assert reports(db) == [("http://x.gov.cn/P0201.pdf", "兰陵县人民政府", 2, ["100", "100"])]
+    assert [(v["version"], v["url"]) for v in db.query("select * from report_versions")] == [
+        (1, URL)
+    ]
+
+
+def test_an_article_without_tables_edited_never_replaces_its_attachments_tables(db):
+    save_rows(db, stub_article("a.gov.cn"))
+    save_rows(db, attachment("a.gov.cn", "甲县档案馆", 3))
+    edited = stub_article("a.gov.cn", fetched_at=NIGHTS[1])
+    edited.report |= {"text": "附件：甲县档案馆2020年年报.pdf", "payload_digest": "sha1:new"}
+    assert save_rows(db, edited).duplicate_of is not None
+    assert reports(db) == [("http://a.gov.cn/report.pdf", "甲县档案馆", 1, ["3", "3"])]
+
+
+def capture(text: str, night: str, warc: str, digest: str) -> Rows:
+    rows = make_rows(URL, 37, text=text, fetched_at=night, digest=digest)
+    rows.report |= {"warc_filename": warc, "warc_record_offset": 100}
+    return rows
+
+
+def pointer(db) -> tuple:
+    (r,) = db.query("select * from reports")
+    return r["text"], r["warc_filename"], r["payload_digest"], r["fetched_at"], r["version"]
+
+
+def test_a_text_only_edit_updates_the_text_and_points_at_its_capture(db):
+    """Same tables, edited narrative: updated in place (no version), text and WARC agree."""
+    save_rows(db, capture("旧的说明", NIGHTS[0], "a.warc.gz", "sha1:a"))
+    save_rows(db, capture("新的说明", NIGHTS[1], "b.warc.gz", "sha1:b"))
+    assert pointer(db) == ("新的说明", "b.warc.gz", "sha1:b", NIGHTS[1], 1)
+    assert db["report_versions"].count == 0
+    # The same payload from a revisit record, parsed anew: still points at the full capture.
+    save_rows(db, capture("新的说明。", NIGHTS[2], "c.warc.gz", "sha1:b"))
+    assert pointer(db) == ("新的说明。", "b.warc.gz", "sha1:b", NIGHTS[1], 1)
+    # An older capture of the same tables (an archive replayed): the later text stays.
+    save_rows(db, capture("旧的说明", NIGHTS[0], "a.warc.gz", "sha1:a"))
+    assert pointer(db) == ("新的说明。", "b.warc.gz", "sha1:b", NIGHTS[1], 1)
+
+
+def snapshot(db) -> tuple:
+    kept = [(v["url"], v["version"]) for v in db.query("select * from report_versions")]
+    return reports(db), aliases(db), kept
+
+
+@pytest.mark.parametrize("article_has_tables", [False, True])
+def test_an_attachment_saved_before_its_article_gives_the_same_rows(tmp_path, article_has_tables):
+    """Replaying merged archives may meet the attachment first: same reports, same aliases."""
+    article = make_rows(URL, 37, fetched_at=NIGHTS[0])
+    if not article_has_tables:
+        article.cells, article.checks = [], []
+    copy = make_rows("http://x.gov.cn/P0201.pdf", 99, fetched_at=NIGHTS[1])
+    copy.report |= {"source_type": "pdf", "article_url": URL}
+    snapshots = []
+    for order in ((article, copy), (copy, article)):
+        database = open_db(tmp_path / f"{len(snapshots)}.db")
+        for rows in order:
+            save_rows(database, rows)
+        snapshots.append(snapshot(database))
+        database.close()
+    assert snapshots[0] == snapshots[1]
+    holder = URL if article_has_tables else "http://x.gov.cn/P0201.pdf"
+    assert [r[0] for r in snapshots[0][0]] == [holder]
+    assert snapshots[0][2] == []
+
+
+def test_a_page_without_tables_is_another_urls_only_with_the_same_payload_and_site(db):
+    save_rows(db, stub_article("a.gov.cn"))
+    for url, digest in (
+        ("http://a.gov.cn/col/2/art.html", "sha1:a.gov.cn:art"),
+        ("http://a.gov.cn/other.html", "sha1:other"),
+    ):
+        rows = stub_article("a.gov.cn")
+        rows.report |= {"url": url, "payload_digest": digest}
+        save_rows(db, rows)
+    same_payload_elsewhere = stub_article("b.gov.cn")
+    same_payload_elsewhere.report["payload_digest"] = "sha1:a.gov.cn:art"
+    save_rows(db, same_payload_elsewhere)
+    assert [r[0] for r in reports(db)] == [
+        "http://a.gov.cn/art.html",
+        "http://a.gov.cn/other.html",
+        "http://b.gov.cn/art.html",
+    ]
+    assert aliases(db) == {"http://a.gov.cn/col/2/art.html": "http://a.gov.cn/art.html"}
