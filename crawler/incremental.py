@@ -302,6 +302,8 @@ def forget_another_url(request: Request) -> None:
     del request.meta["revisit_of"]
     for name in CONDITIONAL:
         request.headers.pop(name, None)
+
+
 DROPPED = {"content-encoding", "content-length", "transfer-encoding"}  # the body is decoded
 
 

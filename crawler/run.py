@@ -166,16 +166,15 @@ class Summary:
         return int(self.stats.get(key, 0) or 0)
 
     def errors_by_kind(self) -> dict[str, int]:
+        """Failures by kind. A download counts once, when its last try failed (the spider's
+        errback): Scrapy's `downloader/exception_type_count` counts every try, so a slow answer
+        that a retry got would have made the night a failure."""
         kinds: dict[str, int] = {}
         for key, value in self.stats.items():
             if key.startswith("nianbao/errors/"):
                 kinds[key.removeprefix("nianbao/errors/")] = int(value)
-            elif key.startswith("downloader/exception_type_count/"):
-                name = key.rsplit(".", 1)[-1]
-                if name == "IgnoreRequest":  # robots.txt or an incremental skip: by design
-                    continue
-                kinds[f"download/{name}"] = kinds.get(f"download/{name}", 0) + int(value)
-        for key in ("warc/write_failed", "nianbao/not_archived", "spider_exceptions/count"):
+        failures = ("warc/write_failed", "warc/index_failed", "nianbao/not_archived")
+        for key in (*failures, "spider_exceptions/count"):
             if self.count(key):
                 kinds[key] = self.count(key)
         if self.stats.get("finish_reason") == "shutdown":  # SIGINT/SIGTERM: the next run resumes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -137,3 +138,56 @@ def test_no_portal_ever_gets_more_than_two_requests_at_once(tmp_path: Path):
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     busiest = {name: server.max_in_flight for name, server in portals.servers.items()}
     assert max(busiest.values()) == 2, busiest
+
+
+class StallsOnce(ForwardProxy):
+    """A forward proxy whose first answer for the portal's home page comes too late."""
+
+    stalled: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        if self.path.endswith("/") and not StallsOnce.stalled:
+            StallsOnce.stalled.append(self.path)
+            time.sleep(3)  # past DOWNLOAD_TIMEOUT: the crawler gives up on this try
+            return
+        super().do_GET()
+
+
+def test_a_download_that_succeeds_when_retried_is_no_error(tmp_path: Path):
+    """A slow answer once is what retries are for: the run counts no error and exits 0.
+    Only a request that fails for good (its last try) is an error."""
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), StallsOnce)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    ForwardProxy.seen, StallsOnce.stalled = [], []
+    try:
+        with SamplePortals() as portals:
+            env = {"http_proxy": f"http://127.0.0.1:{proxy.server_address[1]}", "no_proxy": ""}
+            home = portals.urls["inhouse"]
+            data = tmp_path / "d"
+            result = nianbao(
+                "crawl", home, "--data", str(data), *FAST, "-s", "DOWNLOAD_TIMEOUT=1", env=env
+            )
+    finally:
+        proxy.shutdown()
+    assert StallsOnce.stalled == [home] and home in ForwardProxy.seen  # tried twice
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "errors: none" in result.stdout and "reports=3 " in result.stdout, result.stdout
+    (run,) = sqlite_utils.Database(data / "nianbao.db").query("select errors from crawls")
+    assert run["errors"] == 0
+
+
+def test_an_index_that_could_not_be_written_fails_the_run(tmp_path: Path):
+    """pywb sees only what index.cdxj lists: a run whose index write failed says so and
+    exits 1 (the reports are stored, the WARC written; the next run indexes it)."""
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "index.cdxj.d").write_text("not a folder")
+    with SamplePortals() as portals:
+        result = nianbao("crawl", portals.urls["inhouse"], "--data", str(data), *FAST)
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "warc/index_failed=1" in result.stdout and "reports=3 " in result.stdout
+    (data / "index.cdxj.d").unlink()
+    with SamplePortals() as portals:
+        again = nianbao("crawl", portals.urls["inhouse"], "--data", str(data), *FAST)
+    assert again.returncode == 0, again.stdout[-2000:]
+    assert len(list((data / "index.cdxj.d").glob("*.cdxj"))) == 2  # both nights' files
