@@ -224,8 +224,13 @@ def replay(paths: tuple[Path, ...], jobs: int | None, reparse: bool, opts: RunOp
     parsed again; a parser change (or --reparse) parses everything.
     """
     from crawler.replay import replay_paths
+    from crawler.run import EXIT_LOCKED, DataFolderLocked
 
-    summary = replay_paths(list(paths), opts.paths, opts.verbose, jobs, reparse)
+    try:
+        summary = replay_paths(list(paths), opts.paths, opts.verbose, jobs, reparse)
+    except DataFolderLocked as exc:
+        click.echo(f"nianbao: {exc}; not starting", err=True)
+        sys.exit(EXIT_LOCKED)
     for line in summary.lines():
         click.echo(line)
     sys.exit(summary.exit_status())

@@ -33,12 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from archive.reader import iter_captures, read_record
+from archive.writer import OPEN_SUFFIX
 from crawler.extract import decode_html
 from crawler.items import Capture
 from crawler.layouts import page_links
 from crawler.process import outcome_keys, page_row, parser_fingerprint, process_capture
 from crawler.progress import progress_text
-from crawler.run import DataFolderLocked, DataPaths, Summary, data_lock, drop_inherited_locks
+from crawler.run import DataPaths, Summary, data_lock, drop_inherited_locks
 from crawler.scope import canonical_url, is_attachment
 from crawler.store import Rows, held_files, mark_replayed, now_iso, open_db, save_rows
 
@@ -149,15 +150,15 @@ def replay_paths(
     jobs: int | None = None,
     reparse: bool = False,
 ) -> Summary:
-    """Replay WARC files or folders into the data folder's database."""
+    """Replay WARC files or folders into the data folder's database.
+
+    Raises DataFolderLocked at once when another run holds the data folder (exit status 3,
+    like a crawl's: a nightly merge that meets the crawl is not a failure).
+    """
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
     summary = Summary(command="replay", started=now_iso())
-    try:
-        with data_lock(data), sigterm_as_interrupt():
-            summary.stats = replay_into(paths, data.db, jobs, reparse)
-    except DataFolderLocked as exc:
-        summary.stats = {"nianbao/errors/locked": 1}
-        logger.error("%s", exc)
+    with data_lock(data), sigterm_as_interrupt():
+        summary.stats = replay_into(paths, data.db, jobs, reparse)
     summary.ended = now_iso()
     return summary
 
@@ -234,7 +235,21 @@ def replay_into(
         logger.warning("skipped damaged WARC data: %s", error)
         replay.inc("nianbao/errors/warc_damaged")
     replay.stats["replay/files_held"] = len(replay.seen_held)
+    unfinished = unfinished_warcs(paths)
+    if unfinished:
+        replay.stats["replay/files_unfinished"] = len(unfinished)
+        logger.warning("not read, still being written or left by a killed crawl: %s", unfinished)
     return replay.stats
+
+
+def unfinished_warcs(paths: list[Path]) -> list[str]:
+    """WARC files still named `.open` under `paths`: a crawl is writing them, or one was killed
+    and the next crawl over that data folder has not yet cut them back to whole records."""
+    found = []
+    for path in map(Path, paths):
+        candidates = path.rglob("*" + OPEN_SUFFIX) if path.is_dir() else [path]
+        found += [p.name for p in candidates if p.name.endswith(".warc.gz" + OPEN_SUFFIX)]
+    return sorted(found)
 
 
 Analysed = tuple[Rows, dict[str, str], str | None]  # rows, attachment links, error

@@ -201,15 +201,23 @@ class Summary:
         ]
 
     def held_lines(self) -> list[str]:
-        """A replay's word on the files it did not parse again (their rows were there)."""
+        """A replay's word on the files it did not parse again (their rows were there), and on
+        the files it did not read (still `.open`)."""
+        lines = []
         held = self.count("replay/files_held")
-        if not held:
-            return []
-        records = self.count("replay/records_held")
-        return [
-            f"nianbao replay: {held} WARC file(s) ({records} records) already in this database "
-            "under the same parser: read, not parsed again (--reparse parses them)"
-        ]
+        if held:
+            records = self.count("replay/records_held")
+            lines.append(
+                f"nianbao replay: {held} WARC file(s) ({records} records) already in this "
+                "database under the same parser: read, not parsed again (--reparse parses them)"
+            )
+        unfinished = self.count("replay/files_unfinished")
+        if unfinished:
+            lines.append(
+                f"nianbao replay: {unfinished} WARC file(s) still named .open not read: a crawl "
+                "is writing them, or one was killed (its next run repairs them)"
+            )
+        return lines
 
     def record(self, db_path: Path, exit_status: int) -> None:
         """Append this run to the `crawls` table."""

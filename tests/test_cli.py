@@ -132,8 +132,11 @@ def test_second_run_on_a_locked_data_folder_exits_3(tmp_path: Path):
     data = tmp_path / "data"
     with data_lock(DataPaths(data)):
         result = nianbao("crawl", "http://127.0.0.1:9/", "--data", str(data))
+        replay = nianbao("replay", str(tmp_path), "--data", str(data))
     assert result.returncode == 3
     assert "another nianbao run is using" in result.stderr
+    assert replay.returncode == 3, replay.stdout + replay.stderr  # a nightly merge, likewise
+    assert "another nianbao run is using" in replay.stderr
 
 
 def test_parse_into_a_file_that_is_not_a_database_exits_2(runner: CliRunner, tmp_path: Path):

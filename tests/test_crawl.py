@@ -395,3 +395,18 @@ def test_replay_goes_on_past_a_record_the_parser_chokes_on(
     expected = {row["url"] for row in crawl.db.query("select url from reports")}
     assert reports == expected - {victim}
     assert list(db.query("select url from pages where url = ?", [victim]))
+
+
+def test_replay_says_it_left_an_unfinished_warc_unread(crawl: Crawl, tmp_path: Path):
+    """A file still named .open (a crawl writing it, or killed) is not read, and the summary
+    says so: its records would otherwise be missing without a word."""
+    folder = tmp_path / "warc"
+    folder.mkdir()
+    first, *rest = sorted((crawl.data / "warc").glob("*.warc.gz"))
+    shutil.copy(first, folder / (first.name + ".open"))
+    for path in rest:
+        shutil.copy(path, folder / path.name)
+    result = nianbao("replay", str(folder), "--data", str(tmp_path / "replayed"))
+    assert "1 WARC file(s) still named .open not read" in result.stdout, result.stdout
+    alone = nianbao("replay", *map(str, rest), "--data", str(tmp_path / "alone"))
+    assert "still named .open" not in alone.stdout
