@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -139,15 +140,24 @@ def read_sites(path: Path | None) -> list[dict[str, str]]:
         fields = [f.strip() for f in line.split("\t")] if "\t" in line else line.split()
         if len(fields) == 1:
             fields = [fields[0], fields[0]]
-        name, url = fields[0], fields[1]
-        if not url.startswith(("http://", "https://")):
-            raise click.UsageError(f"{path}: not a URL: {url!r}")
+        name, url = fields[0], portal_url(fields[1], where=f"{path or 'sites.tsv'}: ")
         options = {word.strip() for field in fields[3:] for word in field.split(",")}
         site = {"name": name, "url": url, "region": fields[2] if len(fields) > 2 else ""}
         if "browser" in options:
             site["browser"] = True
         sites.append(site)
+    if not sites:
+        raise click.UsageError(f"{path}: no portal in this site list")
     return sites
+
+
+def portal_url(url: str, where: str = "") -> str:
+    """A portal's URL as given, once it is one (http or https, with a host): a mistyped one is
+    a usage error before anything starts, not a traceback or a crawl that stops halfway."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.UsageError(f"{where}not a portal URL (http:// or https://): {url!r}")
+    return url
 
 
 @cli.command()
@@ -184,7 +194,8 @@ def crawl(
     opts: RunOptions,
 ) -> None:
     """The scheduled (nightly) job: find, archive and parse every annual report of the portals."""
-    sites = [{"name": u, "url": u, "region": ""} for u in urls] or read_sites(sites_file)
+    sites = [{"name": u, "url": portal_url(u), "region": ""} for u in urls]
+    sites = sites or read_sites(sites_file)
     defaults = crawl_defaults(refresh_days, max_pages)
     if redis_url:
         from crawler.distributed.keys import distributed_settings
@@ -200,7 +211,8 @@ def crawl(
 @common_options
 def harvest(url: str, max_pages: int, refresh_days: float, opts: RunOptions) -> None:
     """One-off harvest of one site: archive every in-scope page, process its reports."""
-    sys.exit(opts.run("harvest", "site", {"url": url}, crawl_defaults(refresh_days, max_pages)))
+    defaults = crawl_defaults(refresh_days, max_pages)
+    sys.exit(opts.run("harvest", "site", {"url": portal_url(url)}, defaults))
 
 
 @cli.command()

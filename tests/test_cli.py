@@ -163,3 +163,23 @@ def test_parse_reads_text_saved_with_a_bom_or_in_gb18030(
     result = runner.invoke(cli, ["parse", str(saved)])
     assert result.exit_code == 0, result.output
     assert result.output == runner.invoke(cli, ["parse", str(seed)]).output
+
+
+def test_a_mistyped_portal_url_is_a_usage_error_before_anything_starts(
+    runner: CliRunner, tmp_path: Path
+):
+    """Exit 2 with the reason, no traceback, nothing crawled: a bad URL used to end the start
+    requests there (the portals after it were never crawled), an empty site list crashed."""
+    data = tmp_path / "data"
+    result = runner.invoke(
+        cli, ["crawl", "http://127.0.0.1:9/", "example.com", "--data", str(data)]
+    )
+    assert result.exit_code == 2
+    assert "not a portal URL (http:// or https://): 'example.com'" in result.output
+    result = runner.invoke(cli, ["harvest", "ftp://example.com/", "--data", str(data)])
+    assert result.exit_code == 2 and "not a portal URL" in result.output
+    empty = tmp_path / "sites.tsv"
+    empty.write_text("# our portals\n\n", encoding="utf-8")
+    result = runner.invoke(cli, ["crawl", "--sites", str(empty), "--data", str(data)])
+    assert result.exit_code == 2 and "no portal in this site list" in result.output
+    assert not data.exists()  # nothing started
