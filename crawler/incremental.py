@@ -160,6 +160,7 @@ class IncrementalMiddleware:
         self.known: dict[str, Known] = {}
         self.gone: dict[str, str] = {}
         self.warc_dir: Path | None = None
+        self.resume_since: str | None = None  # a run killed then: what it fetched is re-checked
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IncrementalMiddleware:
@@ -169,6 +170,7 @@ class IncrementalMiddleware:
         refresh = timedelta(days=settings.getfloat("NIANBAO_REFRESH_DAYS", 0.0))
         middleware = cls(crawler, settings.get("NIANBAO_DB"), refresh)
         middleware.warc_dir = Path(settings["WARC_DIR"]) if settings.get("WARC_DIR") else None
+        middleware.resume_since = settings.get("NIANBAO_RESUME_SINCE")
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         return middleware
 
@@ -216,9 +218,14 @@ class IncrementalMiddleware:
         if known.retry:  # its conversion was cut short: the whole file, parsed again
             stats.inc_value("incremental/retried")
             return None
+        resumed = self.fetched_by_killed_run(known)
+        if resumed:
+            request.meta["resumed"] = True  # a 304 hands the spider the stored copy
+            stats.inc_value("incremental/resumed")
         if (
             is_leaf(known)
             and not asked_for
+            and not resumed
             and is_fresh(request.url, known.fetched_at, self.refresh, now)
         ):
             stats.inc_value("incremental/skipped_fresh")
@@ -252,6 +259,13 @@ class IncrementalMiddleware:
             return False
         return (self.warc_dir / known.warc_filename).is_file()
 
+    def fetched_by_killed_run(self, known: Known) -> bool:
+        """Fetched by a run that was killed: archived, but maybe never processed (its report
+        not parsed, its attachments not asked for), so neither fresh nor done."""
+        if not self.resume_since or not known.fetched_at:
+            return False
+        return known.fetched_at[:19] >= self.resume_since[:19]  # to the second: formats differ
+
     def copy_lost(self, known: Known) -> bool:
         """Whether the WARC file that held our whole capture has left the data folder."""
         if not self.warc_dir or not known.warc_filename:
@@ -263,8 +277,10 @@ class IncrementalMiddleware:
         if response.status != 304 or request.method != "GET":
             return response
         known = self.known.get(request.url)
-        if known is None or known.document or request.meta.get("unconditional"):
+        if known is None or request.meta.get("unconditional"):
             return response
+        if known.document and not request.meta.get("resumed"):
+            return response  # a report or attachment done before: nothing to follow again
         stats = self.crawler.stats
         stored = self.stored_copy(known)
         if stored is None:

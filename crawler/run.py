@@ -161,6 +161,7 @@ class Summary:
     started: str
     ended: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
+    row_id: int | None = None  # its row in `crawls`, once added
 
     def count(self, key: str) -> int:
         return int(self.stats.get(key, 0) or 0)
@@ -219,11 +220,25 @@ class Summary:
             )
         return lines
 
-    def record(self, db_path: Path, exit_status: int) -> None:
-        """Append this run to the `crawls` table."""
+    def record_start(self, db_path: Path) -> None:
+        """The run's `crawls` row, before it fetches anything: a run killed (`kill -9`, a power
+        cut) keeps it with no end, which tells the next run what may be left half done."""
         db = open_db(db_path)
-        db["crawls"].insert(
+        try:
+            self.row_id = (
+                db["crawls"]
+                .insert({"command": self.command, "started": self.started}, alter=True)
+                .last_pk
+            )
+        finally:
+            db.close()
+
+    def record(self, db_path: Path, exit_status: int) -> None:
+        """Complete this run's row in the `crawls` table (or add it)."""
+        db = open_db(db_path)
+        db["crawls"].upsert(
             {
+                "id": self.row_id,
                 "command": self.command,
                 "started": self.started,
                 "ended": self.ended,
@@ -241,8 +256,31 @@ class Summary:
                 "error_kinds": json.dumps(self.errors_by_kind()),
                 "exit_status": exit_status,
             },
+            pk="id",
             alter=True,
         )
+        db.close()
+
+
+UNFINISHED_SQL = """
+select min(started) as since from crawls
+where ended is null and command != 'replay'
+  and started > coalesce((select max(started) from crawls
+                          where ended is not null and command != 'replay'), '')
+"""
+
+
+def unfinished_since(db_path: Path) -> str | None:
+    """When the first run killed since the last finished one started: the pages it fetched may
+    be archived but never processed (a report parsed only after its page was stored), so the
+    next run checks them again instead of skipping them as fresh. None after a clean run."""
+    if not Path(db_path).exists():
+        return None
+    db = open_db(db_path)
+    try:
+        (row,) = db.query(UNFINISHED_SQL)
+        return row["since"]
+    finally:
         db.close()
 
 
@@ -275,7 +313,9 @@ def run_spider(
     try:
         with data_lock(paths):
             settings = build_settings(paths, overrides, verbose, log_file)
+            settings.set("NIANBAO_RESUME_SINCE", unfinished_since(paths.db), priority="cmdline")
             summary = Summary(command=command, started=now_iso())
+            summary.record_start(paths.db)
             repaired = repair_archive(paths)
             process = AsyncCrawlerProcess(settings)
             crawler = process.create_crawler(spider)

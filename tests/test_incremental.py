@@ -831,3 +831,34 @@ def test_two_histories_merge_to_the_later_finding_per_url():
     # A list page we fetched: our validators (our copy answers a 304), though theirs is later.
     assert merged_known["list"].etag == "ours"
     assert merged_gone == {"c": "2026-01-02", "f": "2026-01-01"}
+
+
+def test_what_a_killed_run_fetched_but_never_processed_is_done_by_the_next(tmp_path: Path):
+    """`kill -9` between archiving a page and parsing it leaves a `pages` row (archived) and no
+    report or attachment row. The run's `crawls` row has no end, so the next run, within the
+    refresh period, checks what that run fetched again instead of skipping it as fresh: the
+    304s hand the spider the stored copy, and the report and attachment are stored."""
+    data = tmp_path / "data"
+    with SamplePortals() as portals:
+        crawl_night(portals, data)
+        db = sqlite_utils.Database(data / "nianbao.db")
+        whole = report_snapshot(db)
+        attachment = portals.expected["attachments"][0]["url"]
+        report = next(u for u in whole if "/art/" in u)
+        (report_id,) = [r["id"] for r in db.query("select id from reports where url = ?", [report])]
+        for table in ("report_cells", "report_checks", "report_versions"):
+            db.execute(f"delete from {table} where report_id = ?", [report_id])
+        db.execute("delete from reports where id = ?", [report_id])
+        db.execute("delete from report_aliases where url = ?", [attachment])
+        db.execute("delete from attachments where url = ?", [attachment])
+        db.execute("update crawls set ended = null, exit_status = null")  # killed
+        db.conn.commit()
+        second = crawl_night(portals, data)  # the nightly default: a 7-day refresh period
+        third = crawl_night(portals, data)
+    asked = {portals.url(e.site, e.path): e for e in second.log}
+    assert asked[report].status == 304 and asked[attachment].status == 304
+    assert report_snapshot(db) == whole  # the same rows, pointing at the same capture
+    assert db["attachments"].count_where("url = ?", [attachment]) == 1
+    # Done now: the night after skips them as fresh again.
+    later = {portals.url(e.site, e.path) for e in third.log}
+    assert report not in later and attachment not in later

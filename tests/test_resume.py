@@ -174,6 +174,9 @@ def test_every_warc_is_readable_and_no_report_archived_whole_twice(resumed):
 
 def test_the_crawls_table_has_all_three_completed_runs(resumed):
     db = sqlite_utils.Database(resumed["data"] / "nianbao.db")
-    statuses = [r["exit_status"] for r in db.query("select exit_status from crawls order by id")]
-    # The killed run never got to write its row; the refused run never started.
-    assert statuses == [1, 0]
+    rows = [
+        (r["exit_status"], bool(r["ended"])) for r in db.query("select * from crawls order by id")
+    ]
+    # The killed run's row has no end (the next run re-checks what it fetched); the refused run
+    # never started.
+    assert rows == [(1, True), (None, False), (0, True)]
