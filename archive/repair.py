@@ -57,13 +57,19 @@ def check_and_repair(path: str | Path) -> RepairResult:
         return RepairResult(aside, "corrupt", 0, size, reason)
     result = RepairResult(final, "ok", good)
     if good < size:
-        with path.open("r+b") as fh:
+        # The tail is on disk beside the file before the file is cut: a crash between the two
+        # leaves it in both places (the next repair sets it aside again), never in neither.
+        with path.open("rb") as fh:
             fh.seek(good)
             tail = fh.read()
-            fh.truncate(good)
         tail_path = final.with_name(final.name + ".broken-tail")
         with tail_path.open("ab") as out:
             out.write(tail)
+            out.flush()
+            os.fsync(out.fileno())
+        with path.open("r+b") as fh:
+            fh.truncate(good)
+            os.fsync(fh.fileno())
         result = RepairResult(final, "repaired", good, len(tail), reason)
     if path != final:
         os.replace(path, final)

@@ -331,6 +331,32 @@ def test_repair_keeps_good_prefix_and_sets_tail_aside(tmp_path):
     assert check_and_repair(result.path).status == "ok"  # idempotent
 
 
+def test_repair_stopped_midway_loses_nothing(tmp_path, monkeypatch):
+    """The tail is saved aside before the file is cut: stopped between the two (here the
+    first sync fails, as a crash would stop it), the file is still whole, the tail is saved,
+    and the next repair finishes the job."""
+    import archive.repair
+
+    writer = make_warc(tmp_path, 5)
+    name = writer.name
+    writer.handle.flush()
+    open_path = tmp_path / (name + ".open")
+    cut = open_path.read_bytes()[:-25]
+    open_path.write_bytes(cut)
+
+    def crash(fd: int) -> None:
+        raise OSError("stopped here")
+
+    monkeypatch.setattr(archive.repair.os, "fsync", crash)
+    with pytest.raises(OSError, match="stopped here"):
+        repair_folder(tmp_path)
+    monkeypatch.undo()
+    tail = (tmp_path / (name + ".broken-tail")).read_bytes()
+    assert open_path.read_bytes() == cut and tail and cut.endswith(tail)
+    (result,) = repair_folder(tmp_path)
+    assert result.status == "repaired" and result.good_bytes + len(tail) == len(cut)
+
+
 def test_index_of_a_folder(tmp_path):
     make_warc(tmp_path / "w", 3).close()
     assert write_cdxj(tmp_path / "w", tmp_path / "index.cdxj") == 3
