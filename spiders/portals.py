@@ -8,6 +8,7 @@ from typing import Any
 from scrapy.http import Response, TextResponse
 
 from crawler.capture import capture_from_response
+from crawler.process import capture_attachment_type
 from crawler.scope import link_score
 from spiders.base import PortalBase
 
@@ -19,6 +20,11 @@ class PortalSpider(PortalBase):
 
     def parse(self, response: Response) -> Iterator[Any]:
         if not isinstance(response, TextResponse):
+            # A report's title linking a file through an opaque handler (`ShowFile?id=7`):
+            # followed as a page, it is the attachment itself. Other binaries are not ours.
+            capture = capture_from_response(response, response.meta["portal"])
+            if capture_attachment_type(capture) is not None:
+                yield capture
             return
         links = self.in_scope_links(response)
         if self.is_report_page(response):

@@ -632,3 +632,38 @@ def test_a_crawl_fetches_and_parses_a_pdf_behind_a_download_handler(tmp_path) ->
         (alias,) = db.query("select report_id from report_aliases where url = ?", [url])
         (report,) = db.query("select url from reports where id = ?", [alias["report_id"]])
         assert report["url"] == portals.url("trs", article)
+
+
+@pytest.mark.slow
+def test_a_report_title_linking_a_file_through_an_opaque_handler_is_parsed(tmp_path) -> None:
+    """A list links a report's title to `/servlet/ShowFile?id=7`, nothing in the link saying
+    it is a file; the server sends a PDF as octet-stream with no name. The nightly spider
+    follows it as a page, and takes what comes back as the attachment it is."""
+    from crawler.portal_server import SamplePortals
+    from crawler.sample_portals import Page, build_sites
+    from tests.helpers import FAST, nianbao
+
+    handler = "/servlet/ShowFile?id=7"
+    sites = build_sites()
+    trs = sites.sites["trs"]
+    listing = trs.pages["/zwgk/zfxxgknb/index.html"]
+    link = f"<ul><li><a href='{handler}'>淮安市2024年政府信息公开工作年度报告</a></li>"
+    listing.body = listing.body.replace(b"<ul>", link.encode(), 1)
+    trs.pages[handler] = Page(
+        HUAIAN.read_bytes(), 200, [("Content-Type", "application/octet-stream")]
+    )
+    data = tmp_path / "data"
+    with SamplePortals(portals=sites) as portals:
+        done = nianbao("crawl", portals.urls["trs"], "--data", str(data), *FAST)
+        url = portals.url("trs", handler)
+    assert done.returncode == 0, done.stderr[-3000:]
+    db = sqlite_utils.Database(data / "nianbao.db")
+    (row,) = db.query("select * from attachments where url = ?", [url])
+    assert (row["source_type"], row["error"]) == ("pdf", None)
+    (report,) = db.query("select * from reports where url = ?", [url])
+    assert (report["organization"], report["year"]) == ("淮安市人民政府", 2024)
+    cells = {
+        (c["row_key"], c["col_key"]): c["value"]
+        for c in db["report_cells"].rows_where("report_id = ?", [report["id"]])
+    }
+    assert cells[("licensing", "decisions")] == 447228
