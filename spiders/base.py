@@ -20,7 +20,7 @@ from crawler.capture import capture_from_response
 from crawler.extract import headings, links_to_attachment
 from crawler.layouts import Link, PageRequest, further_pages, page_links, scripted
 from crawler.process import capture_attachment_type
-from crawler.scope import canonical_url, in_scope, is_report_title
+from crawler.scope import attachment_in_scope, canonical_url, in_scope, is_report_title
 
 
 def parse_sites(sites: Any = None, start_urls: Any = None, url: str | None = None) -> list[dict]:
@@ -143,13 +143,22 @@ class PortalBase(scrapy.Spider):
         yield capture
 
     def in_scope_links(self, response: TextResponse) -> list[Link]:
+        """The portal's links, and the files a report links on another government host."""
         portal = response.meta["portal"]
         seen: set[str] = set()
         found = []
+        report_page: bool | None = None  # decided once, only if a file elsewhere is linked
         for link in page_links(response.text, response.url):
             url = canonical_url(link.url)
-            if url in seen or not in_scope(url, portal):
+            if url in seen:
                 continue
+            if not in_scope(url, portal):
+                if not attachment_in_scope(url, portal):
+                    continue
+                if report_page is None:
+                    report_page = self.is_report_page(response)
+                if not (report_page or is_report_title(link.text)):
+                    continue
             seen.add(url)
             found.append(Link(url, link.text))
         return found

@@ -69,7 +69,7 @@ def test_hanweb_dataproxy_answer():
 
 def test_hanweb_get_nextgroup_form_when_no_post_parameters():
     html = HANWEB_COLUMN.split("<script>$(")[0] + "<script>var totalpage = 3;</script>"
-    urls = [r.url for r in hanweb.nextgroup_requests(html, COLUMN)]
+    urls = [r.url for r in hanweb.paging_requests(html, COLUMN)]
     assert len(urls) == 3 and all("dataproxy.jsp?page=" in u for u in urls)
     assert "page=3" in urls[-1] and "columnid=120" in urls[-1]
 

@@ -74,6 +74,8 @@ def further_pages(html: str, url: str) -> list[PageRequest]:
     pages = generic.next_pages(html, url)
     if "jpage" in html or "<nextgroup>" in html:
         pages += hanweb.paging_requests(html, url)
+    if "<totalrecord>" in html or "<totalpage>" in html:
+        pages += hanweb.answer_pages(html, url)
     if "createPageHTML" in html or "countPage" in html:
         pages += trs.paging_urls(html, url)
     if "<script" in html:
