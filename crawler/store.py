@@ -240,7 +240,9 @@ def save_page(db: sqlite_utils.Database, page: dict[str, Any]) -> None:
 def upsert_latest(db: sqlite_utils.Database, table: str, row: dict[str, Any]) -> None:
     """Upsert a row keyed by `url`, unless the row stored was fetched later: an older capture
     met again (a file replayed again after a later one, workers' archives merged) must not roll
-    it back. A column the table lacks is added, as sqlite-utils' `alter=True` would."""
+    it back. It still fills what a stored revisit left empty: a 304 replayed before its original
+    has no content type, and would keep none for good. A column the table lacks is added, as
+    sqlite-utils' `alter=True` would."""
     sql, values = _upsert_sql(table, tuple(row)), list(row.values())
     try:
         db.execute(sql, values)
@@ -258,12 +260,21 @@ def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
     thousands of pages."""
     names = ", ".join(f'"{c}"' for c in columns)
     marks = ", ".join("?" for _ in columns)
-    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != "url")
+    insert = f"insert into {table} ({names}) values ({marks}) on conflict(url) do update set "
+    if "fetched_at" not in columns:
+        return insert + ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != "url")
     newer = f"excluded.fetched_at >= coalesce({table}.fetched_at, '')"
-    return (
-        f"insert into {table} ({names}) values ({marks}) on conflict(url) do update set {updates}"
-        + (f" where {newer} or excluded.fetched_at is null" if "fetched_at" in columns else "")
+    newer += " or excluded.fetched_at is null"
+    # Only a revisit's empty columns are filled from an older capture: they mean "as the
+    # original", while a whole capture's mean "not sent".
+    fill = f"{table}.record_type = 'revisit'" if "record_type" in columns else "0"
+    updates = ", ".join(
+        f'"{c}" = case when {newer} then excluded."{c}" when {fill} '
+        f'then coalesce({table}."{c}", excluded."{c}") else {table}."{c}" end'
+        for c in columns
+        if c != "url"
     )
+    return insert + updates
 
 
 def save_rows(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
@@ -321,6 +332,7 @@ def _save_unseen(db: sqlite_utils.Database, report: dict[str, Any], rows: Rows) 
             return _alias_of(db, attached, report)
     same = _same_document(db, report, rows)
     if same is not None:
+        _sighting(db, same, report, rows)
         return _alias_of(db, same, report)
     report["version"] = 1
     report["last_seen"] = report.get("fetched_at")
@@ -341,14 +353,34 @@ def _same_document(
     alike), so the text must be the same too. A page without tables often says nothing of its
     own ("附件：2020年政府信息公开工作年度报告.pdf" under the generic title): only the same
     payload on the same site is the same page.
+
+    What a report showed before (a version in its history, what an alias URL showed) counts as
+    much as what it shows now: a replay may meet an old copy at an unedited URL after the edit.
     """
     query = "select * from reports where content_key = ? order by id"
     for row in db.query(query, [report["content_key"]]):
-        if rows.cells and (report.get("organization") or _words(row) == _words(report)):
+        if _same_as(row, report, rows):
             return row
-        if not rows.cells and report.get("payload_digest") and _same_page(row, report):
+    for seen in db.query(SHOWN_BEFORE, [report["content_key"]] * 2):
+        (row,) = db.query("select * from reports where id = ?", [seen["report_id"]])
+        if _same_as({**row, "payload_digest": seen["payload_digest"]}, report, rows, text=False):
             return row
     return None
+
+
+# What reports showed before: their earlier versions, and what their other URLs showed.
+SHOWN_BEFORE = (
+    "select report_id, payload_digest from report_versions where content_key = ? union all "
+    "select report_id, payload_digest from report_aliases where content_key = ? order by 1"
+)
+
+
+def _same_as(row: dict[str, Any], report: dict[str, Any], rows: Rows, text: bool = True) -> bool:
+    """Whether a stored report of the same content key is this document (see `_same_document`);
+    `text=False` when `row`'s text is not what showed that content."""
+    if rows.cells:
+        return bool(report.get("organization")) or (text and _words(row) == _words(report))
+    return bool(report.get("payload_digest")) and _same_page(row, report)
 
 
 def _same_page(row: dict[str, Any], report: dict[str, Any]) -> bool:
@@ -396,11 +428,12 @@ def _save_at_alias(
     (existing,) = db.query("select * from reports where id = ?", [alias["report_id"]])
     if not _edited(alias, existing, report, rows):
         _remember(db, report)
+        _sighting(db, existing, report, rows)
         return SaveResult(report_id=existing["id"], duplicate_of=existing["id"])
-    if (report.get("fetched_at") or "") < (existing["fetched_at"] or ""):
+    if _older(report, existing):
         _remember(db, report)
         return _save_history(db, existing, report, rows)
-    _add_alias(db, existing["url"], existing["id"], existing)
+    _add_alias(db, existing["url"], existing["id"], _last_shown(existing))
     db["report_aliases"].delete(report["url"])
     return _save_seen(db, existing, report, rows)
 
@@ -448,16 +481,22 @@ def _save_seen(
     digest = report.get("payload_digest")
     reparsed = digest is not None and digest == existing["payload_digest"]
     changed = existing["content_key"] != report["content_key"] and not reparsed
-    older = (report.get("fetched_at") or "") < (existing["fetched_at"] or "")
-    if changed and older:
+    older = _older(report, existing)
+    if older and _place(db, existing, report, rows):
         # A capture from before the current version (an archive replayed into the database that
-        # already holds it): history, never a new version.
-        return _save_history(db, existing, report, rows)
+        # already holds it, an older file merged late): history, never a new version. Even the
+        # current content, when another version came between (an edit reverted).
+        return SaveResult(report_id=existing["id"])
+    if changed and (report.get("fetched_at") or "") < (existing["last_seen"] or ""):
+        return _save_between(db, existing, report, rows)
     last_seen = max(existing.get("last_seen") or "", report.get("fetched_at") or "") or None
-    if not changed and (existing.get("rows_digest") == report["rows_digest"] or older):
+    same = existing.get("rows_digest") == report["rows_digest"]
+    if not changed and (same or older):
         # Seen again, parsed the same (the common case of a nightly run), or an older capture of
-        # the same tables: the text stored comes from the later one. Only note when.
-        db.execute("update reports set last_seen = ? where id = ?", [last_seen, existing["id"]])
+        # the same tables: the text stored comes from the later one. Only note when; an earlier
+        # capture parsed the same is where the crawl met this version first.
+        first = {k: report.get(k) for k in POINTER} if same and older else {}
+        db["reports"].update(existing["id"], {"last_seen": last_seen} | first)
         return SaveResult(report_id=existing["id"])
     report["last_seen"] = last_seen
     if changed:
@@ -468,11 +507,40 @@ def _save_seen(
     if reparsed:
         # The payload stored, maybe from a revisit record: point at its full capture still. A new
         # payload (the text edited) is pointed at itself, so the text and its capture agree.
-        for key in ("warc_filename", "warc_record_offset", "payload_digest", "fetched_at"):
+        for key in POINTER:
             report[key] = existing[key]
     db["reports"].update(existing["id"], report, alter=True)
     _replace_cells(db, existing["id"], rows)
     return SaveResult(report_id=existing["id"], changed=changed)
+
+
+def _save_between(
+    db: sqlite_utils.Database, existing: dict[str, Any], report: dict[str, Any], rows: Rows
+) -> SaveResult:
+    """An edit captured after the current version was first seen but before it was last seen
+    (a night merged after the next one, which showed the edit reverted): a version between two
+    spans of the current content. The later span starts at its last capture known: the one the
+    URL's `pages` row tells, when it is that capture."""
+    _keep_version(db, existing)
+    _insert_version(db, existing["id"], _version_row(existing["id"], report, rows))
+    restart = {"fetched_at": existing["last_seen"]}
+    for page in db.query(
+        "select * from pages where url = ? and fetched_at = ?",
+        [existing["url"], existing["last_seen"]],
+    ):
+        restart |= {k: page[k] for k in POINTER if page[k] is not None}
+    db.execute("update reports set version = version + 1 where id = ?", [existing["id"]])
+    db["reports"].update(existing["id"], restart)
+    return SaveResult(report_id=existing["id"])
+
+
+# Where the stored version of a report was captured.
+POINTER = ("warc_filename", "warc_record_offset", "payload_digest", "fetched_at")
+
+
+def _last_shown(holder: dict[str, Any]) -> dict[str, Any]:
+    """A report's URL becoming an alias: it showed the report last when it was last seen."""
+    return holder | {"fetched_at": holder["last_seen"] or holder["fetched_at"]}
 
 
 def _add_alias(db: sqlite_utils.Database, url: str, report_id: int, seen: dict[str, Any]) -> None:
@@ -500,17 +568,6 @@ def _report_at(db: sqlite_utils.Database, url: str) -> dict[str, Any] | None:
 
 def _keep_version(db: sqlite_utils.Database, existing: dict[str, Any]) -> None:
     """Copy the stored version of a report (its cells and checks) into report_versions."""
-    cells = list(
-        db.query(
-            "select section, row_key, col_key, value, raw from report_cells where report_id = ?",
-            [existing["id"]],
-        )
-    )
-    checks = list(
-        db.query(
-            'select "check", ok, detail from report_checks where report_id = ?', [existing["id"]]
-        )
-    )
     db["report_versions"].insert(
         {
             "report_id": existing["id"],
@@ -522,8 +579,8 @@ def _keep_version(db: sqlite_utils.Database, existing: dict[str, Any]) -> None:
             "warc_filename": existing["warc_filename"],
             "warc_record_offset": existing["warc_record_offset"],
             "consistent": existing["consistent"],
-            "cells": json.dumps(cells, ensure_ascii=False),
-            "checks": json.dumps(checks, ensure_ascii=False),
+            "cells": json.dumps(_stored_cells(db, existing["id"]), ensure_ascii=False),
+            "checks": json.dumps(_stored_checks(db, existing["id"]), ensure_ascii=False),
         }
     )
 
@@ -531,14 +588,75 @@ def _keep_version(db: sqlite_utils.Database, existing: dict[str, Any]) -> None:
 def _save_history(
     db: sqlite_utils.Database, existing: dict[str, Any], report: dict[str, Any], rows: Rows
 ) -> SaveResult:
-    """An earlier version of a stored report, met again in an archive replayed.
+    """An earlier version of a stored report, met again in an archive replayed."""
+    _place(db, existing, report, rows)
+    return SaveResult(report_id=existing["id"])
 
-    A version already in the history (same content or same payload) takes the parser's latest
-    cells, so a parser improvement reaches old versions too; one the database never saw (a
-    worker's archive merged in) joins the history in date order.
+
+def _older(report: dict[str, Any], holder: dict[str, Any]) -> bool:
+    """Whether a capture comes from before the report's current version."""
+    return (report.get("fetched_at") or "") < (holder["fetched_at"] or "")
+
+
+def _sighting(
+    db: sqlite_utils.Database, holder: dict[str, Any], report: dict[str, Any], rows: Rows
+) -> None:
+    """A capture at another URL of a report, from before its current version, that shows one of
+    its versions: it dates that version as the holder's own capture would. Other captures
+    there (an attachment copy parsing a little differently) say nothing of its history."""
+    if not _older(report, holder):
+        return
+    if _shows(holder, report) or any(_shows(v, report) for v in _history(db, holder["id"])):
+        _place(db, holder, report, rows)
+
+
+def _place(
+    db: sqlite_utils.Database, holder: dict[str, Any], report: dict[str, Any], rows: Rows
+) -> bool:
+    """Put a capture from before the current version where its date puts it in the history.
+
+    A report's history is the sequence of its distinct contents by capture date, each dated by
+    its first capture; the current version is the latest. So whatever order the captures come
+    in, one within a version's span re-reads it (a parser improvement reaches old versions too);
+    one just before the next version is its earlier capture; anything else is a version the
+    database never saw (a worker's archive merged in, the edit an edit reverted hid). False
+    when it is an earlier capture of the current version: no history to change.
     """
-    version = {
-        "report_id": existing["id"],
+    when = report.get("fetched_at") or ""
+    history = _history(db, holder["id"])
+    before = [v for v in history if (v["fetched_at"] or "") <= when]
+    after = [v for v in history if (v["fetched_at"] or "") > when]
+    version = _version_row(holder["id"], report, rows)
+    if before and _shows(before[-1], report):
+        keep = ("cells", "checks", "consistent", "content_key")
+        db["report_versions"].update(before[-1]["rowid"], {k: version[k] for k in keep})
+        return True
+    if after and _shows(after[0], report):
+        db["report_versions"].update(after[0]["rowid"], version)  # it starts earlier
+    elif not after and _shows(holder, report):
+        return False
+    else:
+        _insert_version(db, holder["id"], version)
+    _absorb(db, holder, report, rows)
+    return True
+
+
+def _shows(seen: dict[str, Any], report: dict[str, Any]) -> bool:
+    """Whether a capture shows the content of a version (or its very payload)."""
+    digest = report.get("payload_digest")
+    return seen["content_key"] == report["content_key"] or (
+        digest is not None and seen["payload_digest"] == digest
+    )
+
+
+def _history(db: sqlite_utils.Database, report_id: int) -> list[dict[str, Any]]:
+    query = "select rowid, * from report_versions where report_id = ? order by fetched_at, version"
+    return list(db.query(query, [report_id]))
+
+
+def _version_row(report_id: int, report: dict[str, Any], rows: Rows) -> dict[str, Any]:
+    return {
+        "report_id": report_id,
         "url": report["url"],
         "payload_digest": report.get("payload_digest"),
         "content_key": report["content_key"],
@@ -549,20 +667,53 @@ def _save_history(
         "cells": json.dumps([_as_stored(c) for c in rows.cells], ensure_ascii=False),
         "checks": json.dumps(rows.checks, ensure_ascii=False),
     }
-    known = _known_version(db, existing["id"], report)
-    if known is not None:
-        keep = ("cells", "checks", "consistent", "content_key")
-        db["report_versions"].update(known, {k: version[k] for k in keep})
-        return SaveResult(report_id=existing["id"])
+
+
+def _insert_version(db: sqlite_utils.Database, report_id: int, version: dict[str, Any]) -> None:
+    """Add a version to a report's history and number the history by date again."""
     db["report_versions"].insert({**version, "version": 0})
-    dated = db.query(
-        "select rowid from report_versions where report_id = ? order by fetched_at, version",
-        [existing["id"]],
-    )
-    for number, row in enumerate(list(dated), start=1):
+    for number, row in enumerate(_history(db, report_id), start=1):
         db.execute("update report_versions set version = ? where rowid = ?", [number, row["rowid"]])
-    db.execute("update reports set version = version + 1 where id = ?", [existing["id"]])
-    return SaveResult(report_id=existing["id"])
+    db.execute("update reports set version = version + 1 where id = ?", [report_id])
+
+
+def _absorb(
+    db: sqlite_utils.Database, holder: dict[str, Any], report: dict[str, Any], rows: Rows
+) -> None:
+    """Fold into `holder` the reports made of what turns out to be one of its versions.
+
+    A replay that meets an old copy at an unedited URL before the capture telling it was this
+    report's earlier version makes it a report of its own; once the history holds that
+    content, it is what the crawl made of it: an alias URL, dating that version. Only a report
+    with no history of its own, and no later than the holder, is folded.
+    """
+    query = "select * from reports where content_key = ? and id != ? and fetched_at <= ?"
+    args = [report["content_key"], holder["id"], holder["fetched_at"] or ""]
+    for other in list(db.query(query, args)):
+        if _history(db, other["id"]) or not _same_as(other, report, rows):
+            continue
+        copy = Rows(page={}, cells=_stored_cells(db, other["id"]))
+        copy.checks = _stored_checks(db, other["id"])
+        db["report_cells"].delete_where("report_id = ?", [other["id"]])
+        db["report_checks"].delete_where("report_id = ?", [other["id"]])
+        db["reports"].delete(other["id"])
+        db.execute(
+            "update report_aliases set report_id = ? where report_id = ?",
+            [holder["id"], other["id"]],
+        )
+        _add_alias(db, other["url"], holder["id"], _last_shown(other))
+        _place(db, holder, other, copy)
+
+
+def _stored_cells(db: sqlite_utils.Database, report_id: int) -> list[dict[str, Any]]:
+    query = "select section, row_key, col_key, value, raw from report_cells where report_id = ?"
+    return list(db.query(query, [report_id]))
+
+
+def _stored_checks(db: sqlite_utils.Database, report_id: int) -> list[dict[str, Any]]:
+    return list(
+        db.query('select "check", ok, detail from report_checks where report_id = ?', [report_id])
+    )
 
 
 def _as_stored(cell: dict[str, Any]) -> dict[str, Any]:
@@ -570,17 +721,6 @@ def _as_stored(cell: dict[str, Any]) -> dict[str, Any]:
     whether a version was kept from the table or from a replayed capture."""
     value = cell["value"]
     return {**cell, "value": None if value is None else float(value)}
-
-
-def _known_version(db: sqlite_utils.Database, report_id: int, report: dict[str, Any]) -> int | None:
-    """The rowid of the history entry holding this content (or this very payload), if any."""
-    for row in db.query(
-        "select rowid from report_versions where report_id = ? "
-        "and (content_key = ? or payload_digest = ?) order by version limit 1",
-        [report_id, report["content_key"], report.get("payload_digest")],
-    ):
-        return row["rowid"]
-    return None
 
 
 def _replace_cells(db: sqlite_utils.Database, report_id: int, rows: Rows) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import itertools
+
 import pytest
 
 from crawler.store import Rows, open_db, save_rows, search
@@ -382,3 +385,137 @@ def test_a_page_without_tables_is_another_urls_only_with_the_same_payload_and_si
         "http://b.gov.cn/art.html",
     ]
     assert aliases(db) == {"http://a.gov.cn/col/2/art.html": "http://a.gov.cn/art.html"}
+
+
+# Replays in any order: a report's history is its distinct contents by capture date, whatever
+# order the captures come in (nights replayed newest first, an older file merged in late).
+
+
+def at(night: int, second: int = 0) -> str:
+    """A capture time: `second` orders the captures of one night, as one file holds them."""
+    return f"{NIGHTS[night][:-3]}{second:02d}Z"
+
+
+REPORT_KEYS = ("url", "version", "fetched_at", "last_seen", "payload_digest", "content_key")
+
+
+def tables(db) -> tuple:
+    """Every row of the report tables, by URL (ids depend on the order of saving)."""
+    holder = "(select url from reports r where r.id = report_id) as holder"
+    return (
+        [
+            (*(r[k] for k in REPORT_KEYS), cell_values(db, r["id"]))
+            for r in db.query("select * from reports order by url")
+        ],
+        [
+            tuple(dict(v).values())
+            for v in db.query(
+                f"select {holder}, version, url, payload_digest, content_key, fetched_at, "
+                "consistent, cells, checks from report_versions order by holder, version"
+            )
+        ],
+        [
+            tuple(dict(a).values())
+            for a in db.query(
+                f"select url, {holder}, content_key, payload_digest, fetched_at "
+                "from report_aliases order by url"
+            )
+        ],
+        [tuple(dict(p).values()) for p in db.query("select * from pages order by url")],
+    )
+
+
+def replayed(tmp_path, nights: list[list[Rows]], order: tuple[int, ...], times: int = 1) -> tuple:
+    """The tables after saving each night's captures, nights in `order`, `times` over."""
+    database = open_db(tmp_path / f"{'-'.join(map(str, order))}-{times}.db")
+    for _ in range(times):
+        for night in order:
+            for rows in nights[night]:
+                save_rows(database, copy.deepcopy(rows))
+    result = tables(database)
+    database.close()
+    return result
+
+
+def assert_any_order_as_crawled(
+    tmp_path, nights: list[list[Rows]], orders: list[tuple[int, ...]] | None = None
+) -> tuple:
+    crawled = replayed(tmp_path, nights, tuple(range(len(nights))))
+    for order in orders or itertools.permutations(range(len(nights))):
+        assert replayed(tmp_path, nights, order) == crawled, order
+        assert replayed(tmp_path, nights, order, times=2) == crawled, order
+    return crawled
+
+
+def test_an_old_copy_at_an_unedited_url_joins_its_report_in_any_order(tmp_path):
+    """Only the second URL edited: replayed newest night first, the unedited URL's night-1 copy
+    comes before anything says it was this report's first version. It is still an alias, and
+    the history's first version is dated by it, as in the crawl."""
+    nights = [
+        [make_rows(ONE, 37, fetched_at=at(0, 1)), make_rows(TWO, 37, fetched_at=at(0, 2))],
+        [make_rows(ONE, 37, fetched_at=at(1, 1)), make_rows(TWO, 38, fetched_at=at(1, 2))],
+        [make_rows(ONE, 37, fetched_at=at(2, 1)), make_rows(TWO, 38, fetched_at=at(2, 2))],
+    ]
+    crawled = assert_any_order_as_crawled(tmp_path, nights)
+    reports_, history, aliases_, _ = crawled
+    assert [(r[0], r[1], r[6]) for r in reports_] == [(TWO, 2, ["38", "38"])]
+    assert [(v[1], v[2], v[5]) for v in history] == [(1, ONE, at(0, 1))]
+    assert [a[:2] for a in aliases_] == [(ONE, TWO)]
+
+
+def test_an_old_copy_at_another_url_is_the_version_it_shows(db):
+    """A URL met for the first time showing what the report showed before: an alias (with the
+    crawl it would have been one), never a report of its own."""
+    save_rows(db, make_rows(ONE, 37, fetched_at=NIGHTS[0]))
+    save_rows(db, make_rows(ONE, 38, fetched_at=NIGHTS[1]))
+    assert save_rows(db, make_rows(TWO, 37, fetched_at=NIGHTS[2])).duplicate_of is not None
+    assert reports(db) == [(ONE, "兰陵县人民政府", 2, ["38", "38"])]
+    assert aliases(db) == {TWO: ONE}
+
+
+def test_an_edit_reverted_keeps_every_version_in_any_order(tmp_path):
+    """A, then B, then A again (the same bytes): three versions, whichever night comes last."""
+    nights = [
+        [make_rows(URL, 37, fetched_at=at(0), digest="sha1:a")],
+        [make_rows(URL, 38, fetched_at=at(1), digest="sha1:b")],
+        [make_rows(URL, 37, fetched_at=at(2), digest="sha1:a")],
+    ]
+    reports_, history, _, _ = assert_any_order_as_crawled(tmp_path, nights)
+    assert [(r[1], r[2], r[6]) for r in reports_] == [(3, at(2), ["37", "37"])]
+    assert [(v[1], v[5]) for v in history] == [(1, at(0)), (2, at(1))]
+    assert ['"value": 37' in v[7] for v in history] == [True, False]
+
+
+def test_an_edit_at_an_alias_reverted_keeps_every_version_in_a_late_order(tmp_path):
+    """The same at the second URL of a report: its night-1 copy dates the first version.
+
+    Not yet in every order: the edit's night saved after the revert's, the alias URL's edit
+    comes after it showed the first content again, and passes for no edit."""
+    nights = [
+        [make_rows(ONE, 37, fetched_at=at(0, 1)), make_rows(TWO, 37, fetched_at=at(0, 2))],
+        [make_rows(ONE, 37, fetched_at=at(1, 1)), make_rows(TWO, 38, fetched_at=at(1, 2))],
+        [make_rows(ONE, 37, fetched_at=at(2, 1)), make_rows(TWO, 37, fetched_at=at(2, 2))],
+    ]
+    late = [(1, 2, 0), (1, 0, 2), (0, 1, 2)]
+    reports_, history, aliases_, _ = assert_any_order_as_crawled(tmp_path, nights, late)
+    assert [(r[0], r[1]) for r in reports_] == [(TWO, 3)]
+    assert [(v[1], v[2], v[5]) for v in history] == [(1, ONE, at(0, 1)), (2, TWO, at(1, 2))]
+    assert [a[:2] for a in aliases_] == [(ONE, TWO)]
+
+
+def page(night: int, record_type: str, content_type: str | None, etag: str | None) -> Rows:
+    row = {"url": URL, "status": 200, "fetched_at": at(night), "record_type": record_type}
+    return Rows(page=row | {"content_type": content_type, "etag": etag})
+
+
+def test_a_revisit_saved_before_its_original_takes_what_it_lacks(tmp_path):
+    """A 304 carries no content type: saved first (its night replayed first), the original's
+    fills it in; a later whole capture's values, even empty ones, are never rolled back."""
+    nights = [
+        [page(0, "response", "text/html", '"e1"')],
+        [page(1, "revisit", None, None)],
+        [page(2, "response", "text/html; charset=utf-8", None)],
+    ]
+    pages = assert_any_order_as_crawled(tmp_path, nights)[3]
+    assert [(p[2], p[3], p[8]) for p in pages] == [(at(2), "text/html; charset=utf-8", None)]
+    assert replayed(tmp_path, nights[:2], (1, 0))[3] == replayed(tmp_path, nights[:2], (0, 1))[3]
