@@ -42,7 +42,8 @@ select p.url, p.etag, p.last_modified, p.payload_digest, p.fetched_at, p.content
        p.warc_filename, p.warc_record_offset,
        p.url in (select url from reports union select url from report_aliases
                  union select url from attachments) as document,
-       p.url in (select url from attachments where interrupted is not null) as retry
+       p.url in (select url from attachments where interrupted is not null) as retry,
+       {unfinished} as unfinished
 from pages p
 where p.status in (200, 304) and p.payload_digest is not null
 """
@@ -64,20 +65,28 @@ class Known:
     document: bool = False  # a report or an attachment, not a list page
     retry: bool = False  # an attachment whose conversion was cut short: fetched whole again
     ours: bool = True  # from this data folder's database, not the workers' shared history
+    unfinished: bool = False  # fetched by a run that was killed: maybe never followed
 
 
-def load_known(db_path: str | Path) -> tuple[dict[str, Known], dict[str, str]]:
+def load_known(
+    db_path: str | Path, this_run: int | None = None
+) -> tuple[dict[str, Known], dict[str, str]]:
     """Every URL fetched whole before (200, or 304 to a whole copy) with its validators and
-    digest; and every dead link (404, 410) with when it was found dead."""
+    digest; and every dead link (404, 410) with when it was found dead. A page fetched by a run
+    that never ended, other than `this_run`, is `unfinished`."""
     if not Path(db_path).exists():
         return {}, {}
     db = open_db(db_path)
     try:
+        killed = (
+            "p.crawl_id in (select id from crawls where ended is null and id != "
+            f"{int(this_run or 0)})"
+        )
+        sql = KNOWN_SQL.format(unfinished=killed if "crawl_id" in db["pages"].columns_dict else 0)
+        flags = ("document", "retry", "unfinished")
         known = {
-            row["url"]: Known(
-                **{**row, "document": bool(row["document"]), "retry": bool(row["retry"])}
-            )
-            for row in db.query(KNOWN_SQL)
+            row["url"]: Known(**{**row, **{flag: bool(row[flag]) for flag in flags}})
+            for row in db.query(sql)
         }
         gone = {row["url"]: row["fetched_at"] for row in db.query(GONE_SQL)}
         return known, gone
@@ -160,7 +169,6 @@ class IncrementalMiddleware:
         self.known: dict[str, Known] = {}
         self.gone: dict[str, str] = {}
         self.warc_dir: Path | None = None
-        self.resume_since: str | None = None  # a run killed then: what it fetched is re-checked
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IncrementalMiddleware:
@@ -170,12 +178,12 @@ class IncrementalMiddleware:
         refresh = timedelta(days=settings.getfloat("NIANBAO_REFRESH_DAYS", 0.0))
         middleware = cls(crawler, settings.get("NIANBAO_DB"), refresh)
         middleware.warc_dir = Path(settings["WARC_DIR"]) if settings.get("WARC_DIR") else None
-        middleware.resume_since = settings.get("NIANBAO_RESUME_SINCE")
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         return middleware
 
     def spider_opened(self, spider: Any = None) -> None:
-        self.known, self.gone = load_known(self.db_path)
+        this_run = self.crawler.settings.getint("NIANBAO_CRAWL_ID") or None
+        self.known, self.gone = load_known(self.db_path, this_run)
         from crawler.distributed.history import SharedHistory  # Redis only with --redis
 
         shared = SharedHistory.of(self.crawler)
@@ -218,9 +226,9 @@ class IncrementalMiddleware:
         if known.retry:  # its conversion was cut short: the whole file, parsed again
             stats.inc_value("incremental/retried")
             return None
-        resumed = self.fetched_by_killed_run(known)
+        resumed = known.unfinished
         if resumed:
-            request.meta["resumed"] = True  # a 304 hands the spider the stored copy
+            request.meta["resumed"] = True  # a 304 hands the spider the stored copy to follow
             stats.inc_value("incremental/resumed")
         if (
             is_leaf(known)
@@ -259,13 +267,6 @@ class IncrementalMiddleware:
             return False
         return (self.warc_dir / known.warc_filename).is_file()
 
-    def fetched_by_killed_run(self, known: Known) -> bool:
-        """Fetched by a run that was killed: archived, but maybe never processed (its report
-        not parsed, its attachments not asked for), so neither fresh nor done."""
-        if not self.resume_since or not known.fetched_at:
-            return False
-        return known.fetched_at[:19] >= self.resume_since[:19]  # to the second: formats differ
-
     def copy_lost(self, known: Known) -> bool:
         """Whether the WARC file that held our whole capture has left the data folder."""
         if not self.warc_dir or not known.warc_filename:
@@ -283,6 +284,8 @@ class IncrementalMiddleware:
             return response  # a report or attachment done before: nothing to follow again
         stats = self.crawler.stats
         stored = self.stored_copy(known)
+        if stored is None and known.document:
+            return response  # processed by the replay this run began with; its links are lost
         if stored is None:
             stats.inc_value("incremental/stored_copy_unreadable")
             logger.warning("stored copy unreadable, fetching again: %s", request.url)
@@ -291,6 +294,8 @@ class IncrementalMiddleware:
             meta.pop("revisit_of", None)
             return request.replace(headers=headers, meta=meta, dont_filter=True)
         stats.inc_value("incremental/list_not_modified")
+        if known.document:  # fetched by a killed run: its copy is for following links only
+            request.meta["document_copy"] = True
         return copy_as_response(stored, request)
 
     def stored_copy(self, known: Known) -> Any | None:

@@ -30,6 +30,7 @@ class StorePipeline:
         self.crawler = crawler
         self.db_path = db_path
         self.require_archive = require_archive  # off only when WARC writing is switched off
+        self.crawl_id = crawler.settings.getint("NIANBAO_CRAWL_ID") or None  # its `crawls` row
         self.db = None
 
     @classmethod
@@ -70,11 +71,21 @@ class StorePipeline:
             payload_digest=digest,
             extra=revisit_extra(location),
         )
-        save_page(self.db, page_row(capture))
+        save_page(self.db, self.of_this_run(page_row(capture)))
         self.stats.inc_value("nianbao/pages")
+
+    def of_this_run(self, page: dict) -> dict:
+        """A `pages` row noting the run that fetched it: if that run is killed, the next one
+        knows which pages it may have left half done."""
+        return {**page, "crawl_id": self.crawl_id} if self.crawl_id else page
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Capture):
+            return item
+        if item.extra.get("archived_copy"):
+            # A stored report's copy a 304 stands for, handed to the spider only for its links
+            # (a killed run's page): it was processed by the replay the run began with.
+            self.stats.inc_value("nianbao/archived_copies")
             return item
         unarchived = not item.warc_filename or item.extra.get("warc_error")
         if unarchived and self.require_archive:
@@ -82,6 +93,7 @@ class StorePipeline:
             raise DropItem(f"not archived, not stored: {item.url}")
         try:
             rows = process_capture(item)
+            rows.page = self.of_this_run(rows.page)
             result = save_rows(self.db, rows)
         except Exception as exc:
             self.stats.inc_value(f"nianbao/errors/process/{type(exc).__name__}")

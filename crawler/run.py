@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -262,26 +263,50 @@ class Summary:
         db.close()
 
 
-UNFINISHED_SQL = """
-select min(started) as since from crawls
-where ended is null and command != 'replay'
-  and started > coalesce((select max(started) from crawls
-                          where ended is not null and command != 'replay'), '')
-"""
+def recover_killed_runs(paths: DataPaths, current: int | None) -> int:
+    """What runs killed since (`kill -9`, a power cut) archived is processed from their WARCs,
+    by replay, before this run fetches anything; returns the files replayed.
 
+    A killed run archived pages it never parsed (a report parsed only after its page was
+    stored): replay processes them exactly as a replay of the archive would, versions and
+    all. Its pages keep its `crawl_id`, so this run also re-checks them to follow their links.
+    """
+    from archive.index import warc_files
+    from crawler.replay import replay_into
 
-def unfinished_since(db_path: Path) -> str | None:
-    """When the first run killed since the last finished one started: the pages it fetched may
-    be archived but never processed (a report parsed only after its page was stored), so the
-    next run checks them again instead of skipping them as fresh. None after a clean run."""
-    if not Path(db_path).exists():
-        return None
-    db = open_db(db_path)
+    db = open_db(paths.db)
     try:
-        (row,) = db.query(UNFINISHED_SQL)
-        return row["since"]
+        if "recovered" not in db["crawls"].columns_dict:
+            db["crawls"].add_column("recovered", str)
+        killed = list(
+            db.query(
+                "select id, started from crawls where ended is null and recovered is null "
+                "and id != ?",
+                [current or 0],
+            )
+        )
     finally:
         db.close()
+    if not killed:
+        return 0
+    since = datetime.fromisoformat(min(k["started"] for k in killed).replace("Z", "+00:00"))
+    files = [f for f in warc_files(paths.warc_dir) if f.stat().st_mtime >= since.timestamp() - 1]
+    stats = replay_into(files, paths.db) if files else {}
+    errors = {k: v for k, v in stats.items() if k.startswith("nianbao/errors/")}
+    print(
+        f"nianbao: {len(killed)} run(s) were killed: {len(files)} WARC file(s) written since "
+        f"replayed into the database first{f' (errors: {errors})' if errors else ''}",
+        file=sys.stderr,
+    )
+    db = open_db(paths.db)
+    try:
+        ids = [k["id"] for k in killed]
+        marks = ", ".join("?" for _ in ids)
+        db.execute(f"update crawls set recovered = ? where id in ({marks})", [now_iso(), *ids])
+        db.conn.commit()
+    finally:
+        db.close()
+    return len(files)
 
 
 def repair_archive(paths: DataPaths) -> int:
@@ -313,10 +338,11 @@ def run_spider(
     try:
         with data_lock(paths):
             settings = build_settings(paths, overrides, verbose, log_file)
-            settings.set("NIANBAO_RESUME_SINCE", unfinished_since(paths.db), priority="cmdline")
             summary = Summary(command=command, started=now_iso())
             summary.record_start(paths.db)
+            settings.set("NIANBAO_CRAWL_ID", summary.row_id, priority="cmdline")
             repaired = repair_archive(paths)
+            recover_killed_runs(paths, summary.row_id)
             process = AsyncCrawlerProcess(settings)
             crawler = process.create_crawler(spider)
             process.crawl(crawler, **spider_args)

@@ -835,30 +835,53 @@ def test_two_histories_merge_to_the_later_finding_per_url():
 
 def test_what_a_killed_run_fetched_but_never_processed_is_done_by_the_next(tmp_path: Path):
     """`kill -9` between archiving a page and parsing it leaves a `pages` row (archived) and no
-    report or attachment row. The run's `crawls` row has no end, so the next run, within the
-    refresh period, checks what that run fetched again instead of skipping it as fresh: the
-    304s hand the spider the stored copy, and the report and attachment are stored."""
+    report or attachment row. The run's `crawls` row has no end, so the next run (here one of
+    another portal) first replays the WARCs written since into the database, and the run after
+    that, within the refresh period, still re-checks the pages the killed run fetched, to follow
+    their links. The database then equals a replay of the archive, history included."""
     data = tmp_path / "data"
     with SamplePortals() as portals:
         crawl_night(portals, data)
         db = sqlite_utils.Database(data / "nianbao.db")
         whole = report_snapshot(db)
-        attachment = portals.expected["attachments"][0]["url"]
-        report = next(u for u in whole if "/art/" in u)
-        (report_id,) = [r["id"] for r in db.query("select id from reports where url = ?", [report])]
-        for table in ("report_cells", "report_checks", "report_versions"):
-            db.execute(f"delete from {table} where report_id = ?", [report_id])
-        db.execute("delete from reports where id = ?", [report_id])
-        db.execute("delete from report_aliases where url = ?", [attachment])
+        attachment, report = (portals.expected["attachments"][0][k] for k in ("url", "report_url"))
+        edited = next(u for u in whole if u.endswith("/lanshan-2019.html"))
+        for url in (report, edited):
+            (report_id,) = [
+                r["id"] for r in db.query("select id from reports where url = ?", [url])
+            ]
+            for table in ("report_cells", "report_checks", "report_versions", "report_aliases"):
+                db.execute(f"delete from {table} where report_id = ?", [report_id])
+            db.execute("delete from reports where id = ?", [report_id])
         db.execute("delete from attachments where url = ?", [attachment])
         db.execute("update crawls set ended = null, exit_status = null")  # killed
         db.conn.commit()
+        other = nianbao("crawl", portals.urls["hanweb"], "--data", str(data), *FAST)
+        assert other.returncode == 0, other.stderr[-3000:]
+        assert "1 run(s) were killed" in other.stderr
+        assert report_snapshot(db)[report] == whole[report]  # replayed before crawling
+        next_night(portals.portals)  # the report the killed run left unparsed is edited
         second = crawl_night(portals, data)  # the nightly default: a 7-day refresh period
         third = crawl_night(portals, data)
     asked = {portals.url(e.site, e.path): e for e in second.log}
     assert asked[report].status == 304 and asked[attachment].status == 304
-    assert report_snapshot(db) == whole  # the same rows, pointing at the same capture
     assert db["attachments"].count_where("url = ?", [attachment]) == 1
+    (edit,) = db.query("select version from reports where url = ?", [edited])
+    assert edit["version"] == 2  # the killed run's capture is version 1, kept in history
+    replayed = tmp_path / "replayed"
+    result = nianbao("replay", str(data / "warc"), "--data", str(replayed))
+    assert result.returncode == 0, result.stdout[-2000:]
+    again = sqlite_utils.Database(replayed / "nianbao.db")
+    assert report_snapshot(again) == report_snapshot(db)
+    assert versions(again) == versions(db)
     # Done now: the night after skips them as fresh again.
     later = {portals.url(e.site, e.path) for e in third.log}
     assert report not in later and attachment not in later
+
+
+def versions(db: sqlite_utils.Database) -> list[tuple]:
+    """Every report's history: (URL, version, content) of each earlier version."""
+    return sorted(
+        (r["url"], r["version"], r["content_key"])
+        for r in db.query("select v.url, v.version, v.content_key from report_versions v")
+    )

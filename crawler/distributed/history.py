@@ -80,7 +80,9 @@ class SharedHistory:
         # In pieces (HSCAN): one HGETALL of a year's history would hold Redis up for all.
         for url, value in self.server.hscan_iter(self.known_key, count=SCAN_CHUNK):
             _, document, fields = value.split(b"\t", 2)  # the flag is the merged one
+            # Another worker's killed run is its own to take up: its copies are not here.
             entry = {**json.loads(fields), "document": document == b"1", "ours": False}
+            entry["unfinished"] = False
             known[url.decode()] = Known(**entry)
         pairs = self.server.hscan_iter(self.gone_key, count=SCAN_CHUNK)
         gone = {url.decode(): at.decode() for url, at in pairs}
@@ -106,6 +108,7 @@ class ShareHistory:
     def __init__(self, history: SharedHistory, db_path: str) -> None:
         self.history = history
         self.db_path = db_path
+        self.this_run: int | None = None  # its pages are not a killed run's
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ShareHistory:
@@ -113,11 +116,12 @@ class ShareHistory:
         if history is None or not crawler.settings.getbool("NIANBAO_INCREMENTAL", True):
             raise NotConfigured
         extension = cls(history, crawler.settings.get("NIANBAO_DB"))
+        extension.this_run = crawler.settings.getint("NIANBAO_CRAWL_ID") or None
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         return extension
 
     def spider_closed(self, spider: Any) -> None:
         try:
-            self.history.publish(*load_known(self.db_path))
+            self.history.publish(*load_known(self.db_path, self.this_run))
         except Exception as exc:  # the next run of this worker shares it
             logger.warning("could not share this worker's history of pages: %s", exc)
