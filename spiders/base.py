@@ -91,11 +91,14 @@ class PortalBase(scrapy.Spider):
         )
 
     def attachment_request(self, link: Link, response: Response) -> scrapy.Request:
+        """The Referer names the report page always: it is how an attachment is joined to its
+        report (crawl and replay), and the default policy drops it from https to http."""
         return scrapy.Request(
             link.url,
             callback=self.parse_attachment,
             errback=self.failed,
             priority=200,
+            headers={"Referer": response.url},
             meta={"portal": response.meta["portal"], "link_text": link.text},
         )
 

@@ -167,3 +167,15 @@ def test_report_attachments_elsewhere_are_requested():
     response = _response(PORTAL + "art/1.html", REPORT_PAGE)
     requested = [r.url for r in spider.parse(response) if isinstance(r, Request)]
     assert OSS in requested
+
+
+def test_an_attachment_request_names_its_report_page_even_from_https_to_http():
+    """The Referer joins an attachment to its report; Scrapy's default policy would drop it
+    from an https report page to an http file server."""
+    spider = PortalSpider(url=PORTAL)
+    spider.crawler = type("C", (), {"stats": None})()
+    page = PORTAL.replace("http://", "https://") + "art/1.html"
+    plain = OSS.replace("https://", "http://")
+    response = _response(page, REPORT_PAGE.replace(OSS, plain))
+    (attachment,) = [r for r in spider.parse(response) if isinstance(r, Request) and r.url == plain]
+    assert attachment.headers.get("Referer") == page.encode()
