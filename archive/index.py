@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import IO
 
 WARC_SUFFIXES = (".warc.gz", ".warc")
-PART_SUFFIX = ".v2.cdxj"  # v2: revisits that replay blank left out (earlier parts made again)
+# v3: POST keys with their body; v2: revisits that replay blank left out (older parts made again)
+PART_SUFFIX = ".v3.cdxj"
 
 
 def warc_files(paths: Path | list[Path]) -> list[Path]:
@@ -62,7 +63,9 @@ def cdx_index(out_path: Path, warcs: list[Path]) -> None:
     from cdxj_indexer.main import write_cdx_index
 
     full = out_path.with_name(out_path.name + ".all")
-    write_cdx_index(str(full), [str(w) for w in warcs], {"sort": True})
+    # post_append: a POST's key carries its body (`__wb_method=post&…`), as pywb's own
+    # wb-manager indexes it; without it Hanweb's dataproxy.jsp answers never replay.
+    write_cdx_index(str(full), [str(w) for w in warcs], {"sort": True, "post_append": True})
     by_name = {w.name: w for w in warcs}
     with full.open("rb") as lines, out_path.open("wb") as out:
         out.writelines(line for line in lines if replays_whole(line, by_name))

@@ -410,3 +410,34 @@ def test_replay_says_it_left_an_unfinished_warc_unread(crawl: Crawl, tmp_path: P
     assert "1 WARC file(s) still named .open not read" in result.stdout, result.stdout
     alone = nianbao("replay", *map(str, rest), "--data", str(tmp_path / "alone"))
     assert "still named .open" not in alone.stdout
+
+
+@pytest.mark.skipif(
+    not (ROOT / ".venv-pywb" / "bin" / "wayback").exists() and not shutil.which("wayback"),
+    reason="pywb not installed (scripts/setup.sh makes .venv-pywb)",
+)
+def test_pywb_replays_a_hanweb_list_page_asked_for_by_post(crawl: Crawl):
+    """Hanweb pages its lists by POST to dataproxy.jsp: the index keys a POST with its body,
+    so pywb finds the answer to the same POST (without it: 404)."""
+    posts = []
+    for path in sorted((crawl.data / "warc").glob("*.warc.gz")):
+        with path.open("rb") as fh:
+            for record in ArchiveIterator(fh):
+                if record.rec_type == "request" and record.http_headers.protocol == "POST":
+                    uri = record.rec_headers.get_header("WARC-Target-URI")
+                    posts.append((uri, record.content_stream().read()))
+    uri, body = posts[0]
+    assert "dataproxy.jsp" in uri and body
+    archived = next(r for r in crawl.db.query("select * from pages where url = ?", [uri]))
+    with (crawl.data / "warc" / archived["warc_filename"]).open("rb") as fh:
+        fh.seek(archived["warc_record_offset"])
+        answer = next(iter(ArchiveIterator(fh))).content_stream().read()
+    timestamp = re.sub(r"\D", "", archived["fetched_at"])[:14]
+    with pywb_serving(crawl.data) as base:
+        request = urllib.request.Request(
+            f"{base}{timestamp}id_/{uri}",
+            data=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        replayed = urllib.request.urlopen(request, timeout=30).read()
+    assert replayed == answer and b"<record>" in replayed
