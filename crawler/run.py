@@ -179,9 +179,15 @@ class Summary:
         for key in (*failures, "spider_exceptions/count"):
             if self.count(key):
                 kinds[key] = self.count(key)
-        if self.stats.get("finish_reason") == "shutdown":  # SIGINT/SIGTERM: the next run resumes
+        # SIGINT/SIGTERM, or stopped by force: the next run resumes
+        if self.stats.get("finish_reason") == "shutdown" or self.forced_stop():
             kinds["interrupted"] = 1
         return kinds
+
+    def forced_stop(self) -> bool:
+        """A crawl stopped before Scrapy closed its spider (a second Ctrl-C or SIGTERM, or one
+        while the browser starts): no finish reason, maybe pages archived and never parsed."""
+        return "finish_reason" in self.stats and self.stats["finish_reason"] is None
 
     def exit_status(self) -> int:
         """1 when something failed: an archive write, a processing error, or a dead site."""
@@ -242,7 +248,9 @@ class Summary:
                 "id": self.row_id,
                 "command": self.command,
                 "started": self.started,
-                "ended": self.ended,
+                # A run stopped by force keeps no end, like a killed one: the next run takes
+                # up what it archived and may not have parsed.
+                "ended": None if self.forced_stop() else self.ended,
                 "pages": self.count("nianbao/pages"),
                 "reports_found": self.count("nianbao/reports_found"),
                 "new_reports": self.count("nianbao/reports_new"),
@@ -349,6 +357,7 @@ def run_spider(
             process.start()
             summary.ended = now_iso()
             summary.stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+            summary.stats.setdefault("finish_reason", None)  # none: stopped by force
             summary.stats["warc/repaired_files"] = repaired
             status = summary.exit_status()
             summary.record(paths.db, status)

@@ -180,3 +180,27 @@ def test_the_crawls_table_has_all_three_completed_runs(resumed):
     # The killed run's row has no end (the next run re-checks what it fetched); the refused run
     # never started.
     assert rows == [(1, True), (None, False), (0, True)]
+
+
+def test_a_run_stopped_by_force_says_so_and_is_taken_up(tmp_path: Path):
+    """Two SIGTERMs in a row stop a crawl at once (Scrapy's forced stop): it used to exit 0
+    with "errors: none" and a finished `crawls` row. It is interrupted (exit 1), its row has no
+    end, and the next run takes it up as it would a killed one."""
+    data = tmp_path / "data"
+    with SamplePortals(latency=1.0) as portals:
+        crawl = start_crawl(portals, data)
+        wait_until(lambda: reports_stored(data) >= 2, crawl)
+        crawl.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        crawl.send_signal(signal.SIGTERM)
+        out, err = crawl.communicate(timeout=120)
+        db = sqlite_utils.Database(data / "nianbao.db")
+        (row,) = db.query("select * from crawls")
+        for server in portals.servers.values():
+            server.latency = 0
+        after = nianbao("crawl", *portals.urls.values(), "--data", str(data), *FAST)
+    assert crawl.returncode == 1, out + err[-2000:]
+    assert "interrupted=1" in out, out
+    assert row["ended"] is None and row["exit_status"] == 1
+    assert after.returncode == 0, after.stdout + after.stderr[-2000:]
+    assert "1 run(s) were killed" in after.stderr

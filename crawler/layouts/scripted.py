@@ -1,35 +1,57 @@
 """Lists built by JavaScript: find the data API in plain sight, or say a browser is needed (pure).
 
 Many portals ship a list page as an empty shell (`<ul id="list"></ul>`) plus a script that
-fetches JSON and writes the links. When the script names its API with a string literal
-(`fetch('/api/list.json')`, `$.getJSON("…")`, `xhr.open('GET', '…')`), Scrapy fetches it
-directly and `json_links` reads the links out of the answer. Only when the address is put
-together at run time does the page go to the browser (`needs_browser`).
+fetches JSON and writes the links. When the script names its API with a string literal in a
+GET call (`fetch('/api/list.json')`, `$.getJSON("…")`, `xhr.open('GET', '…')`), Scrapy fetches
+it directly and `json_links` reads the links out of the answer. The page goes to the browser
+when the address is put together at run time, or when the API wants a POST whose form data
+sits in a script (`$.post('/api/list', {...})`): only the script knows what to send.
+
+A bare `url: '…'` property is weak evidence: share widgets, login and tracking endpoints use
+it too. It is fetched only when it looks like a list API on the page's own site, and it never
+keeps a page out of the browser.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector
 
 from crawler.layouts.base import Link, PageRequest
 
 # A call that loads data, with its first argument when that is a plain string literal.
-DATA_CALL = re.compile(
-    r"""(?:\bfetch|\$\.getJSON|\$\.get|\$\.post|axios\.get|axios\.post)\s*\(\s*(?P<q>['"])(?P<url>[^'"]+)(?P=q)\s*[,)]"""
-    r"""|\burl\s*:\s*(?P<q2>['"])(?P<url2>[^'"]+)(?P=q2)\s*[,}]"""
-    r"""|\.open\s*\(\s*['"](?:GET|POST)['"]\s*,\s*(?P<q3>['"])(?P<url3>[^'"]+)(?P=q3)\s*[,)]""",
+CALL_LITERAL = re.compile(
+    r"""(?P<call>\bfetch|\$\.getJSON|\$\.get|\$\.post|axios\.get|axios\.post)"""
+    r"""\s*\(\s*(?P<q>['"])(?P<url>[^'"]+)(?P=q)\s*[,)]""",
     re.IGNORECASE,
 )
+OPEN_LITERAL = re.compile(
+    r"""\.open\s*\(\s*['"](?P<verb>GET|POST)['"]\s*,\s*(?P<q>['"])(?P<url>[^'"]+)(?P=q)\s*[,)]""",
+    re.IGNORECASE,
+)
+URL_PROPERTY = re.compile(r"""\burl\s*:\s*(?P<q>['"])(?P<url>[^'"]+)(?P=q)\s*[,}]""", re.IGNORECASE)
+POST_OPTION = re.compile(r"""\b(?:type|method)\s*:\s*['"]POST['"]""", re.IGNORECASE)
+AJAX_START = re.compile(r"\.ajax\s*\(|\burl\s*:", re.IGNORECASE)
 LOADS_DATA = re.compile(
     r"\bfetch\s*\(|XMLHttpRequest|\$\.(?:ajax|getJSON|get|post)\s*\(|axios\.|\.open\s*\(\s*['\"]GET",
     re.IGNORECASE,
 )
-EMPTY_CONTAINER = re.compile(r"<(ul|ol|dl|tbody|table|div)\b([^>]*)>\s*</\1>", re.IGNORECASE)
+# A list container with nothing in it yet, or only what stands in for the list while a script
+# loads it: comments, blank tags, "加载中…", "正在加载", "loading", "请稍候".
+CONTAINER_START = re.compile(r"<(?:ul|ol|dl|tbody|table|div)\b", re.IGNORECASE)
+CONTAINER = re.compile(
+    r"<(ul|ol|dl|tbody|table|div)\b([^>]*)>(?P<inner>.{0,600}?)</\1>", re.IGNORECASE | re.DOTALL
+)
+COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+TAG = re.compile(r"<[^>]*>")
+PLACEHOLDER = re.compile(
+    r"^(?:数据)?(?:正在)?(?:加载|载入|读取)(?:中|数据)?|^loading|^请稍[候等]", re.IGNORECASE
+)
 NAME_ATTRIBUTE = re.compile(r"""\b(?:id|class)\s*=\s*(['"])([^'"]+)\1""", re.IGNORECASE)
 # Words in the id or class of a container a script fills with a list of documents…
 LIST_WORDS = {
@@ -64,31 +86,126 @@ DOCUMENT_PATH = re.compile(
 )
 
 
+# Endpoints that never answer with a list: sign-in, tracking, counters, share and chat widgets.
+NOT_A_LIST = re.compile(
+    r"log(?:in|out|on|off)|sign|sso|auth|captcha|vcode|verify|token|session|user|track|share"
+    r"|stat|count|visit|hits|click|weather|comment|vote|favou?r|collect|subscri|wx|weixin|jssdk",
+    re.IGNORECASE,
+)
+# What a `url:` property must look like to be taken for a list API.
+LIST_API_NAME = re.compile(
+    r"list|data|query|page|col(?:umn)?|channel|doc|info|article|news|nb|item|record|search"
+    r"|catalog|content",
+    re.IGNORECASE,
+)
+LIST_API_SUFFIX = re.compile(r"(?:^|/)[^/.]*$|\.(?:json|jsp|do|action|php|aspx?|ashx|xml)$")
+
+
+@dataclass(frozen=True)
+class Api:
+    """A data address a script names: how it is asked for, and how sure we are it is one."""
+
+    url: str
+    method: str
+    named_call: bool  # fetch/$.get/xhr.open…, not a bare `url:` property
+
+
 def data_apis(html: str, url: str, scripts: list[str] | None = None) -> list[PageRequest]:
-    """Data URLs the page's scripts (inline, or `scripts` fetched beside it) name literally."""
-    sel = Selector(text=html, type="html")
-    sources = sel.xpath("//script[not(@src)]/text()").getall() + list(scripts or [])
-    found: dict[str, PageRequest] = {}
-    for source in sources:
-        for match in DATA_CALL.finditer(source):
-            target = match.group("url") or match.group("url2") or match.group("url3")
-            if not target or target.startswith(("javascript:", "#")) or target.endswith(".js"):
-                continue
-            absolute = urljoin(url, target)
-            found.setdefault(absolute, PageRequest(absolute))
-    return list(found.values())
+    """GET data URLs the page's scripts (inline, or `scripts` fetched beside it) name literally.
+
+    POST APIs are left out: their form data is in the script, and a GET would lose the list.
+    """
+    return [PageRequest(api.url) for api in _apis(html, url, scripts) if api.method == "GET"]
 
 
 def needs_browser(html: str, url: str) -> bool:
-    """An empty list container filled by a script whose data address is not in plain sight."""
-    if not any(_is_list_box(match.group(2)) for match in EMPTY_CONTAINER.finditer(html)):
+    """An empty list container filled by a script whose GET data address is not in plain sight."""
+    if not any(_is_list_box(attributes) for attributes in _blank_containers(html)):
         return False
     sel = Selector(text=html, type="html")
     scripts = " ".join(sel.xpath("//script[not(@src)]/text()").getall())
     external = sel.xpath("//script/@src").getall()
     if not (LOADS_DATA.search(scripts) or any(not _is_library(src) for src in external)):
         return False
-    return not data_apis(html, url)
+    apis = _apis(html, url)
+    if any(api.method == "POST" for api in apis):
+        return True
+    return not any(api.named_call for api in apis)
+
+
+def _apis(html: str, url: str, scripts: list[str] | None = None) -> list[Api]:
+    """Every plausible list API the scripts name, once each."""
+    sel = Selector(text=html, type="html")
+    sources = sel.xpath("//script[not(@src)]/text()").getall() + list(scripts or [])
+    found: dict[str, Api] = {}
+    for source in sources:
+        for api in _calls(source, url):
+            if _plausible(api, url):
+                found.setdefault(api.url, api)
+    return list(found.values())
+
+
+def _calls(source: str, url: str) -> list[Api]:
+    """Literal data addresses in one script, with the method each is asked for with."""
+    calls = []
+    for m in CALL_LITERAL.finditer(source):
+        post = m.group("call").lower().endswith("post") or bool(
+            POST_OPTION.search(source, m.end(), m.end() + 200)
+        )
+        calls.append(Api(urljoin(url, m.group("url")), "POST" if post else "GET", True))
+    for m in OPEN_LITERAL.finditer(source):
+        calls.append(Api(urljoin(url, m.group("url")), m.group("verb").upper(), True))
+    for m in URL_PROPERTY.finditer(source):
+        post = bool(POST_OPTION.search(_options_around(source, m)))
+        calls.append(Api(urljoin(url, m.group("url")), "POST" if post else "GET", False))
+    return calls
+
+
+def _options_around(source: str, match: re.Match[str]) -> str:
+    """The options object a `url:` property sits in, roughly: up to the next call's `url:`."""
+    start = max(0, match.start() - 300)
+    before = list(AJAX_START.finditer(source, start, match.start()))
+    if before:
+        start = before[-1].start()
+    after = AJAX_START.search(source, match.end(), match.end() + 300)
+    return source[start : after.start() if after else match.end() + 300]
+
+
+def _plausible(api: Api, page_url: str) -> bool:
+    """An address on the page's own site that may answer with a list."""
+    target = urlsplit(api.url)
+    if target.scheme not in ("http", "https") or target.path.endswith(".js"):
+        return False
+    if _host(target.netloc) != _host(urlsplit(page_url).netloc):
+        return False
+    if NOT_A_LIST.search(target.path):
+        return False
+    if api.named_call:
+        return True
+    return bool(LIST_API_NAME.search(target.path) and LIST_API_SUFFIX.search(target.path))
+
+
+def _host(netloc: str) -> str:
+    return netloc.lower().removeprefix("www.")
+
+
+def _blank_containers(html: str) -> list[str]:
+    """The attributes of every container holding no list yet, nested ones included."""
+    found = []
+    for start in CONTAINER_START.finditer(html):
+        match = CONTAINER.match(html, start.start())
+        if match and _is_blank(match.group("inner")):
+            found.append(match.group(2))
+    return found
+
+
+def _is_blank(inner: str) -> bool:
+    """Nothing a reader would take for the list: no link, and no text but a loading notice."""
+    inner = COMMENT.sub("", inner)
+    if re.search(r"<a\b", inner, re.IGNORECASE):
+        return False
+    text = re.sub(r"\s+", "", TAG.sub("", inner))
+    return not text or bool(PLACEHOLDER.match(text))
 
 
 def _is_list_box(attributes: str) -> bool:
