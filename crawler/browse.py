@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -65,11 +66,32 @@ def wayback_command(
     return [str(find_wayback()), "-b", host, "-p", str(port)], root
 
 
+class NoArchive(RuntimeError):
+    """The data folder holds no archive to browse."""
+
+
 def serve(data: Path, host: str = "127.0.0.1", port: int = 8080) -> int:
-    """Run pywb in the foreground until interrupted."""
+    """Run pywb in the foreground until interrupted (Ctrl-C, or SIGTERM from a service
+    manager): pywb stops with it, never left serving the port on its own."""
+    if not (data / "index.cdxj").is_file():
+        raise NoArchive(f"{data}: no archive here (index.cdxj missing): crawl into it first")
     command, root = wayback_command(data, host, port)
     print(f"pywb: http://{host}:{port}/{COLLECTION}/*/<url>  (Ctrl-C to stop)", file=sys.stderr)
+    server = subprocess.Popen(command, cwd=root)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        return subprocess.call(command, cwd=root)
+        return server.wait()
     except KeyboardInterrupt:
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

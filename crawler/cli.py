@@ -291,12 +291,14 @@ def parse(file: Path, db_path: Path | None) -> None:
 @click.option("--port", type=int, default=8080, show_default=True)
 def browse(data: Path, port: int) -> None:
     """Browse the archived pages in pywb (its own venv), on 127.0.0.1."""
-    from crawler.browse import PywbMissing, serve
+    from crawler.browse import NoArchive, PywbMissing, serve
 
     try:
         sys.exit(serve(data, port=port))
     except PywbMissing as exc:
         raise click.ClickException(str(exc)) from exc
+    except NoArchive as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 @cli.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -441,3 +442,52 @@ def test_pywb_replays_a_hanweb_list_page_asked_for_by_post(crawl: Crawl):
         )
         replayed = urllib.request.urlopen(request, timeout=30).read()
     assert replayed == answer and b"<record>" in replayed
+
+
+@pytest.mark.skipif(
+    not (ROOT / ".venv-pywb" / "bin" / "wayback").exists() and not shutil.which("wayback"),
+    reason="pywb not installed (scripts/setup.sh makes .venv-pywb)",
+)
+def test_browse_stopped_by_sigterm_stops_pywb_too(crawl: Crawl, tmp_path: Path):
+    """A service manager stops `nianbao browse` with SIGTERM: pywb must not live on, serving
+    the port; and a folder with no archive is a usage error, not an empty pywb."""
+    import os
+    import signal
+    import socket
+    import sys
+    import time
+
+    from tests.helpers import free_port
+
+    missing = nianbao(
+        "browse", "--data", str(tmp_path / "nothing"), "--port", str(free_port()), timeout=60
+    )
+    assert missing.returncode == 2 and "no archive here" in missing.stderr
+    port = free_port()
+    browse = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "browse", "--data", str(crawl.data), "--port", str(port)],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if "proxy" not in k.lower()},
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+    def answering() -> bool:
+        with socket.socket() as sock:
+            sock.settimeout(1)
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    try:
+        deadline = time.monotonic() + 60
+        while not answering():
+            assert time.monotonic() < deadline and browse.poll() is None, "pywb did not start"
+            time.sleep(0.3)
+        browse.send_signal(signal.SIGTERM)  # to nianbao alone, not its process group
+        browse.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while answering() and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert not answering(), "pywb still serves after nianbao browse stopped"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(browse.pid, signal.SIGKILL)
