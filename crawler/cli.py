@@ -347,8 +347,27 @@ def demo(opts: RunOptions, keep_serving: bool) -> None:
     sys.exit(status)
 
 
+def own_command() -> str:
+    """How to call nianbao from here: `nianbao` when it is on the PATH, else the venv's script
+    (a user who followed the README has `.venv/bin/nianbao`, not `nianbao`)."""
+    import os
+    import shutil
+
+    script = Path(sys.executable).parent / "nianbao"
+    on_path = shutil.which("nianbao")
+    if on_path and Path(on_path).resolve() == script.resolve():
+        return "nianbao"
+    if not script.exists():
+        return f"{Path(sys.executable)} -m crawler"
+    try:
+        return os.path.relpath(script)
+    except ValueError:
+        return str(script)
+
+
 def demo_epilogue(paths: DataPaths) -> str:
     """Where the demo's data is and how to look at it."""
+    nianbao = own_command()
     return "\n".join(
         [
             "",
@@ -362,8 +381,8 @@ def demo_epilogue(paths: DataPaths) -> str:
             "    'select section, row_key, col_key, value, raw",
             "     from report_cells where report_id = 1'",
             f"  .venv/bin/warcio index {paths.warc_dir}/*.warc.gz | head",
-            f"  nianbao replay {paths.warc_dir} --data /tmp/nianbao-replayed  # rebuild",
-            f"  nianbao browse --data {paths.root}  # the archived pages in pywb",
-            f"  nianbao wacz --data {paths.root}  # the archive as one WACZ file",
+            f"  {nianbao} replay {paths.warc_dir} --data /tmp/nianbao-replayed  # rebuild",
+            f"  {nianbao} browse --data {paths.root}  # the archived pages in pywb",
+            f"  {nianbao} wacz --data {paths.root}  # the archive as one WACZ file",
         ]
     )

@@ -201,6 +201,7 @@ class Summary:
             f"reports={self.count('nianbao/reports_found')} "
             f"new={self.count('nianbao/reports_new')} "
             f"changed={self.count('nianbao/reports_changed')} "
+            f"copies={self.count('nianbao/reports_duplicate')} "  # found again at another URL
             f"unparsed={self.count('nianbao/reports_unparsed')} "
             f"inconsistent={self.count('nianbao/reports_inconsistent')} "
             f"attachments={self.count('nianbao/attachments')} "
