@@ -3,11 +3,15 @@
 Playwright cannot download its own browser here, and does not need to: Debian's `chromium` is
 launched through `executable_path`. The download handler is installed only when a Chromium is
 found and `NIANBAO_BROWSER` is on; requests go through the browser only when a spider marks them
-(`browser_meta`), so every other page is a plain, cheap Scrapy fetch.
+(`browser_meta`), so every other page is a plain, cheap Scrapy fetch, and a crawl with no such
+page starts no browser at all (`BrowserHandler`).
 
 What the browser receives over the network (the page, its scripts, the JSON they load) is handed
 to the archive as ordinary responses through the `browser_response` signal; the rendered DOM is
 never archived as a `response`.
+
+robots.txt holds for everything a rendered page loads (`guard_page`): scripts, XHRs, iframes, and
+each hop of a redirect, which Playwright never shows to a route handler.
 """
 
 from __future__ import annotations
@@ -16,17 +20,22 @@ import logging
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
+from weakref import WeakKeyDictionary
 
+from playwright.async_api import Error as PlaywrightError
 from scrapy import Request
 from scrapy.http import Headers
 from scrapy.responsetypes import responsetypes
+from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from archive.signals import browser_response
 from crawler.robots import allowed_by_robots
 
 if TYPE_CHECKING:
+    from playwright.async_api import CDPSession, Page
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +49,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+HANDLER = "crawler.browser.BrowserHandler"
 # The browser hands over decoded bodies: these headers would no longer describe them.
 STALE_HEADERS = {"content-encoding", "content-length", "transfer-encoding"}
+# Images, fonts and media are not evidence of a report list; the rest is archived.
+SKIPPED_TYPES = ("Image", "Media", "Font")  # Chromium's resource types
 
 
 def find_chromium(configured: str | None = None) -> str | None:
@@ -91,23 +102,58 @@ def browser_settings(chromium: str, user_agent: str) -> dict[str, Any]:
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 30_000,
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 2,
         "PLAYWRIGHT_MAX_CONTEXTS": 1,
-        "PLAYWRIGHT_CONTEXTS": {"default": {"user_agent": user_agent}},
+        # Made by the first page that needs it (BrowserHandler), not at startup.
+        "PLAYWRIGHT_CONTEXTS": {"default": context_options(user_agent)},
         "PLAYWRIGHT_PROCESS_REQUEST_HEADERS": None,  # the browser's own headers, our UA
-        # Images, fonts and media are not evidence of a report list; the rest is archived.
-        "PLAYWRIGHT_ABORT_REQUEST": "crawler.browser.skip_resource",
     }
 
 
-def skip_resource(request: Any) -> bool:
-    """Abort what the browser must not fetch: media (not evidence) and what robots.txt forbids."""
-    if request.resource_type in ("image", "media", "font"):
-        return True
-    if request.is_navigation_request():
-        return False  # the page itself: Scrapy's robots middleware has already allowed it
-    if not allowed_by_robots(request.url):
-        logger.info("browser request forbidden by robots.txt: %s", request.url)
-        return True
-    return False
+def context_options(user_agent: str) -> dict[str, Any]:
+    """The browser context: our User-Agent, and the certificates Scrapy accepts too.
+
+    Scrapy does not verify certificates; Chromium does, and gov.cn portals often have a
+    self-signed, expired or incomplete chain: the browser would get an error where Scrapy got
+    the list. Service workers are blocked: what they fetch is not the page's to guard.
+    """
+    return {"user_agent": user_agent, "ignore_https_errors": True, "service_workers": "block"}
+
+
+class BrowserHandler(ScrapyPlaywrightDownloadHandler):
+    """scrapy-playwright's handler, shared by http and https, its Chromium started on demand.
+
+    Stock, Scrapy makes one handler per scheme, and each launches its own Chromium at startup
+    once `PLAYWRIGHT_CONTEXTS` names a context: two browsers for a crawl that may need none.
+    Here both schemes get the same handler, and the contexts of `PLAYWRIGHT_CONTEXTS` are made
+    when a page first asks for one (the browser with them). Plain requests still go to Scrapy's
+    HTTP/1.1 handler.
+    """
+
+    shared: ClassVar[WeakKeyDictionary[Crawler, BrowserHandler]] = WeakKeyDictionary()
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.contexts_on_demand = dict(self.config.startup_context_kwargs)
+        self.config.startup_context_kwargs = {}
+        self.closed = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BrowserHandler:
+        if crawler not in cls.shared:
+            cls.shared[crawler] = cls(crawler)
+        return cls.shared[crawler]
+
+    async def download_request(self, request: Request) -> Response:
+        if request.meta.get("playwright"):
+            name = request.meta.get("playwright_context", "default")
+            if name in self.contexts_on_demand:
+                request.meta.setdefault("playwright_context_kwargs", self.contexts_on_demand[name])
+        return await super().download_request(request)
+
+    async def close(self) -> None:
+        """Once, though Scrapy closes the handler of each scheme."""
+        if not self.closed:
+            self.closed = True
+            await super().close()
 
 
 def browser_meta(meta: dict[str, Any]) -> dict[str, Any]:
@@ -119,7 +165,54 @@ def browser_meta(meta: dict[str, Any]) -> dict[str, Any]:
         "playwright": True,
         "playwright_page_methods": [PageMethod("wait_for_load_state", "networkidle")],
         "playwright_page_event_handlers": {"response": "archive_browser_response"},
+        "playwright_page_init_callback": "crawler.browser.guard_page",
     }
+
+
+async def guard_page(page: Page, request: Request) -> None:
+    """Page init callback: robots.txt for every request the page makes, redirect hops included.
+
+    Playwright's routes never see a redirect hop, so a script's XHR redirected into a forbidden
+    folder would be fetched. Chromium's own interception (the DevTools Fetch domain, on a
+    session of its own beside Playwright's routes) pauses every request, each hop and each
+    iframe navigation too, before it leaves; the browser's network stack still does the rest
+    (proxy, cookies, headers). A page whose guard cannot be set up is closed, not left open.
+    """
+    try:
+        session = await page.context.new_cdp_session(page)
+
+        async def paused(event: dict[str, Any]) -> None:
+            await _decide(session, event)
+
+        session.on("Fetch.requestPaused", paused)
+        await session.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]})
+    except PlaywrightError:
+        logger.error("no robots.txt guard for the browser page of %s", request.url)
+        await page.close()
+        raise
+
+
+async def _decide(session: CDPSession, event: dict[str, Any]) -> None:
+    """Let one paused request go on, or fail it: media is skipped, robots.txt is obeyed."""
+    url = event["request"]["url"]
+    blocked = event.get("resourceType") in SKIPPED_TYPES or not _allowed(url)
+    try:
+        if blocked:
+            await session.send(
+                "Fetch.failRequest",
+                {"requestId": event["requestId"], "errorReason": "BlockedByClient"},
+            )
+        else:
+            await session.send("Fetch.continueRequest", {"requestId": event["requestId"]})
+    except PlaywrightError as exc:  # the page closed meanwhile
+        logger.debug("browser request not decided: %s (%s)", url, exc)
+
+
+def _allowed(url: str) -> bool:
+    if not url.startswith(("http://", "https://")) or allowed_by_robots(url):
+        return True
+    logger.info("browser request forbidden by robots.txt: %s", url)
+    return False
 
 
 async def hand_to_archive(crawler: Crawler, pw_response: Any, spider: Any) -> None:

@@ -9,6 +9,7 @@ so pywb replays the list: the test renders the archived list in Chromium through
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -227,3 +228,148 @@ def test_pywb_replays_the_script_built_list(scripted):
         browser.close()
     expected = [r["title"] for r in site_reports(portals) if "/ndbg/" in r["url"]]
     assert sorted(titles) == sorted(expected)
+
+
+GUARDED_SCRIPT = """
+(function () {
+  function get(path) { var x = new XMLHttpRequest(); x.open('GET', path); x.send(); return x; }
+  var list = document.getElementById('nb-list');
+  var moved = get(['', 'api', 'nb', 'moved'].join('/'));  // 302 to an allowed list
+  var hidden = get(['', 'api', 'redir'].join('/'));  // 302 to a forbidden list
+  hidden.onload = function () {
+    JSON.parse(hidden.responseText).items.forEach(function (item) {
+      var a = '<a href="' + item.url + '">' + item.title + '</a>';
+      list.insertAdjacentHTML('beforeend', '<li>' + a + '</li>');
+    });
+  };
+  var frame = document.createElement('iframe');
+  frame.src = ['', 'secret', 'frame.html'].join('/');
+  document.body.appendChild(frame);
+})();
+"""
+
+
+def test_the_browser_obeys_robots_txt_through_redirects_and_iframes(tmp_path: Path):
+    """An XHR redirected into a forbidden folder, and a script-made iframe inside it: neither is
+    fetched (Playwright shows no route handler a redirect hop), nor the forbidden list's links."""
+    from crawler.sample_portals import Page, build_sites
+
+    built = build_sites(scripted=True)
+    pages = built.sites["scripted"].pages
+    text = [("Content-Type", "text/plain")]
+    pages["/robots.txt"] = Page(b"User-agent: *\nDisallow: /secret/\n", 200, text)
+    pages["/js/nblist.js"].body += GUARDED_SCRIPT.encode()
+    pages["/api/nb/moved"] = Page(b"", 302, [("Location", "/api/nb/list?page=2")])
+    pages["/api/redir"] = Page(b"", 302, [("Location", "/secret/list")])
+    pages["/secret/list"] = Page(
+        b'{"items": [{"title": "2009\\u5e74\\u62a5", "url": "/secret/nb2009.html"}]}',
+        200,
+        [("Content-Type", "application/json")],
+    )
+    pages["/secret/frame.html"] = Page(b"<p>secret</p>", 200, [("Content-Type", "text/html")])
+    with SamplePortals(portals=built) as portals:
+        result = nianbao("crawl", portals.urls["scripted"], "--data", str(tmp_path), *FAST)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    scripted_paths = [e.path for e in portals.log if e.site == "scripted"]
+    assert not [p for p in scripted_paths if p.startswith("/secret/")], scripted_paths
+    assert "/api/redir" in scripted_paths  # asked, its forbidden target not
+    assert "/api/nb/moved" in scripted_paths
+    assert "'nianbao/browser/robots_forbidden': 2" in result.stderr
+    # The allowed redirect was followed by the browser, and archived hop by hop.
+    uris = {uri for kind, uri, _ in warc_records(tmp_path) if kind == "response"}
+    assert portals.url("scripted", "/api/nb/moved") in uris
+    assert not [u for u in uris if "/secret/" in u]
+    assert sqlite_utils.Database(tmp_path / "nianbao.db")["reports"].count == 4
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that no browser trusts (cryptography, else the openssl CLI)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+    except ImportError:
+        if not shutil.which("openssl"):
+            pytest.skip("neither cryptography nor openssl to make a certificate")
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+             "-keyout", str(key), "-out", str(cert)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        return cert, key
+    import datetime
+    import ipaddress
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(private, hashes.SHA256())
+    )
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert, key
+
+
+def test_a_portal_with_a_self_signed_certificate_is_rendered_too(tmp_path: Path):
+    """Scrapy accepts any certificate, so must the browser; and one Chromium serves both
+    schemes (the same portal over http and over https in one crawl)."""
+    import ssl
+
+    from crawler.portal_server import PortalServer
+    from crawler.sample_portals import build_sites
+
+    cert, key = self_signed_certificate(tmp_path)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    with SamplePortals(scripted=True) as portals:
+        secure = PortalServer(build_sites(scripted=True).sites["scripted"], log=[])
+        secure.server.socket = tls.wrap_socket(secure.server.socket, server_side=True)
+        https_url = secure.url.replace("http://", "https://")
+        try:
+            result = nianbao(
+                "crawl", portals.urls["scripted"], https_url, "--data", str(tmp_path / "d"), *FAST
+            )
+        finally:
+            secure.close()
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    shell = [e for e in secure.log if e.path == "/xxgk/ndbg/index.html"]
+    assert len(shell) == 2  # plain, then the browser
+    assert [e for e in secure.log if e.path == "/api/nb/list?page=2"]
+    behind_the_script = {f"/xxgk/ndbg/{y}/nb{y}.html" for y in (2021, 2022, 2023)}
+    assert behind_the_script <= {e.path for e in secure.log}
+    assert "'playwright/browser_count': 1," in result.stderr
+
+
+def test_a_crawl_with_no_scripted_list_starts_no_browser(tmp_path: Path):
+    with SamplePortals() as portals:
+        result = nianbao("crawl", portals.urls["trs"], "--data", str(tmp_path), *FAST)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "Starting download handler" in result.stderr  # the browser was available
+    assert "playwright/browser_count" not in result.stderr
+    assert "playwright/context_count" not in result.stderr
+
+
+def test_a_crawl_with_a_scripted_list_starts_one_browser(scripted):
+    _portals, _data, result = scripted
+    assert "'playwright/browser_count': 1," in result.stderr
