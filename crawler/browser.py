@@ -215,6 +215,20 @@ def _allowed(url: str) -> bool:
     return False
 
 
+def browser_archive_meta(crawler: Crawler, url: str, method: str) -> dict[str, Any]:
+    """A browser response of a URL archived before is archived as a revisit when its payload is
+    the same (the script, the list's JSON, the shell): a rendered list no longer adds whole
+    copies of them every night."""
+    from crawler.incremental import IncrementalMiddleware, revisit_of
+
+    meta: dict[str, Any] = {"browser": True}
+    incremental = IncrementalMiddleware.of(crawler)
+    known = incremental.known.get(url) if incremental is not None and method == "GET" else None
+    if known is not None:
+        meta["revisit_of"] = revisit_of(known)
+    return meta
+
+
 async def hand_to_archive(crawler: Crawler, pw_response: Any, spider: Any) -> None:
     """One network response of the browser → the `browser_response` signal."""
     stats = crawler.stats
@@ -233,7 +247,7 @@ async def hand_to_archive(crawler: Crawler, pw_response: Any, spider: Any) -> No
         method=pw_request.method,
         headers=Headers(_pairs(request_headers, skip={":method", ":path", ":authority"})),
         body=pw_request.post_data_buffer or b"",
-        meta={"browser": True},
+        meta=browser_archive_meta(crawler, pw_response.url, pw_request.method),
     )
     response_class = responsetypes.from_args(
         headers=Headers(_pairs(headers)), url=pw_response.url, body=body

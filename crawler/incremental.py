@@ -155,6 +155,17 @@ def is_fresh(url: str, fetched_at: str | None, refresh: timedelta, now: datetime
     return now - fetched < period_of(url, refresh)
 
 
+def revisit_of(known: Known) -> dict[str, Any]:
+    """What the archiver needs to store a fetch of a known URL as a revisit of its capture."""
+    return {
+        "uri": known.url,
+        "date": known.content_date or known.fetched_at,
+        "payload_digest": known.payload_digest,
+        "filename": known.warc_filename,
+        "offset": known.warc_record_offset,
+    }
+
+
 class IncrementalMiddleware:
     """Downloader middleware: skip fresh known leaves, ask conditionally for the rest.
 
@@ -180,6 +191,17 @@ class IncrementalMiddleware:
         middleware.warc_dir = Path(settings["WARC_DIR"]) if settings.get("WARC_DIR") else None
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         return middleware
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> IncrementalMiddleware | None:
+        """The crawl's instance (the browser's traffic does not pass the downloader
+        middlewares, but is archived against the same history)."""
+        engine = getattr(crawler, "engine", None)
+        downloader = getattr(engine, "downloader", None)
+        for middleware in getattr(getattr(downloader, "middleware", None), "middlewares", ()):
+            if isinstance(middleware, cls):
+                return middleware
+        return None
 
     def spider_opened(self, spider: Any = None) -> None:
         this_run = self.crawler.settings.getint("NIANBAO_CRAWL_ID") or None
@@ -216,13 +238,7 @@ class IncrementalMiddleware:
         if not known.document and known.ours and self.copy_lost(known):
             stats.inc_value("incremental/stored_copy_lost")
             return None  # archived whole again: a revisit would name a capture no longer here
-        request.meta["revisit_of"] = {
-            "uri": known.url,
-            "date": known.content_date or known.fetched_at,
-            "payload_digest": known.payload_digest,
-            "filename": known.warc_filename,
-            "offset": known.warc_record_offset,
-        }
+        request.meta["revisit_of"] = revisit_of(known)
         if known.retry:  # its conversion was cut short: the whole file, parsed again
             stats.inc_value("incremental/retried")
             return None

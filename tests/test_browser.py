@@ -373,3 +373,27 @@ def test_a_crawl_with_no_scripted_list_starts_no_browser(tmp_path: Path):
 def test_a_crawl_with_a_scripted_list_starts_one_browser(scripted):
     _portals, _data, result = scripted
     assert "'playwright/browser_count': 1," in result.stderr
+
+
+def test_the_next_night_archives_unchanged_browser_traffic_as_revisits(tmp_path: Path):
+    """The script and the list's JSON the browser loads again, unchanged, are revisits the
+    next night, not whole copies; the reports are all still found."""
+    data = tmp_path / "data"
+    with SamplePortals(scripted=True) as portals:
+        for _night in range(2):
+            result = nianbao(
+                "crawl", portals.urls["scripted"], "--data", str(data), "--refresh-days", "0", *FAST
+            )
+            assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        loaded = [portals.url("scripted", p) for p in ("/js/nblist.js", "/api/nb/list?page=1")]
+    second_night = sorted((data / "warc").glob("*.warc.gz"))[-1]
+    kinds: dict[str, list[str]] = {}
+    with second_night.open("rb") as fh:
+        for record in ArchiveIterator(fh):
+            uri = record.rec_headers.get_header("WARC-Target-URI")
+            if record.rec_type in ("response", "revisit"):
+                kinds.setdefault(uri, []).append(record.rec_type)
+    for url in loaded:
+        assert kinds.get(url) and set(kinds[url]) == {"revisit"}, (url, kinds.get(url))
+    db = sqlite_utils.Database(data / "nianbao.db")
+    assert db["reports"].count == len(site_reports(portals))
