@@ -301,6 +301,9 @@ def recover_killed_runs(paths: DataPaths, current: int | None) -> int:
     since = datetime.fromisoformat(min(k["started"] for k in killed).replace("Z", "+00:00"))
     files = [f for f in warc_files(paths.warc_dir) if f.stat().st_mtime >= since.timestamp() - 1]
     stats = replay_into(files, paths.db) if files else {}
+    if stats.get("finish_reason") == "shutdown":  # Ctrl-C during it: the next run goes on
+        print("nianbao: replay of a killed run's WARC files stopped; not noted", file=sys.stderr)
+        return len(files)
     errors = {k: v for k, v in stats.items() if k.startswith("nianbao/errors/")}
     print(
         f"nianbao: {len(killed)} run(s) were killed: {len(files)} WARC file(s) written since "
