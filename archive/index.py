@@ -15,14 +15,15 @@ WARC_SUFFIXES = (".warc.gz", ".warc")
 PART_SUFFIX = ".v3.cdxj"
 
 
-def warc_files(paths: Path | list[Path]) -> list[Path]:
-    """Complete WARC files under the given files or folders, in name (= time) order."""
+def warc_files(paths: Path | list[Path], suffixes: tuple[str, ...] = WARC_SUFFIXES) -> list[Path]:
+    """Complete WARC files (or others by `suffixes`) under the given files or folders, in name
+    (= time) order."""
     found: list[Path] = []
     for path in [paths] if isinstance(paths, Path | str) else paths:
         path = Path(path)
         if path.is_dir():
-            found.extend(p for p in path.rglob("*") if p.name.endswith(WARC_SUFFIXES))
-        elif path.name.endswith(WARC_SUFFIXES):
+            found.extend(p for p in path.rglob("*") if p.name.endswith(suffixes))
+        elif path.name.endswith(suffixes):
             found.append(path)
     unique = {p.resolve(): p for p in found}  # a file given twice (itself and its folder): once
     return sorted(unique.values(), key=lambda p: (p.name, str(p)))

@@ -15,6 +15,7 @@ import trafilatura
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, resolve_encoding
 
 from crawler.layouts import article_body
+from crawler.scope import is_attachment
 
 _GB_FAMILY = {"gbk", "gb2312", "gb18030", "cp936", "gb_2312-80", "hz"}
 _META_RE = re.compile(
@@ -24,7 +25,6 @@ _META_RE = re.compile(
 _TITLE_RE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _H1_RE = re.compile(r"<h1[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
 _TAG_RE = re.compile(r"<[^>]+>")
-_ATTACHMENT_URL = re.compile(r"\.(pdf|docx?|wps|xlsx?|et)(?:$|[?#&])")
 _ATTACHMENT_NAME = re.compile(r"\.(pdf|docx?|wps|xlsx?|et)(?![\w.-])", re.ASCII)
 _DOWNLOAD_URL = re.compile(
     r"down_?(?:load|file)|file_?down|getfile|/attach(?:ment)?s?/|[?&]file_?id=", re.IGNORECASE
@@ -135,15 +135,9 @@ def attachment_type(
     say what the file is. The bytes win when they are clear (a .doc name on a spreadsheet).
     """
     declared = ATTACHMENT_TYPES.get(content_type)
-    named = name_type(disposition_filename(disposition) or "") or url_type(url)
+    named = name_type(disposition_filename(disposition) or "") or is_attachment(url)
     hint = declared or named
     return sniffed_type(body, hint) or hint
-
-
-def url_type(url: str) -> str | None:
-    """The attachment type a URL's path (or a query parameter) ends with."""
-    match = _ATTACHMENT_URL.search(url.lower())
-    return match.group(1) if match else None
 
 
 def name_type(name: str) -> str | None:
@@ -231,7 +225,7 @@ def links_to_attachment(url: str, text: str) -> bool:
     A download handler's URL (`downfile.jsp?id=5`) names no file type, so its link text does
     (`昌乐县2021年报.pdf`, `附件1：…`, `【下载】`), or the handler's name in the URL.
     """
-    if url_type(url) or name_type(text):
+    if is_attachment(url) or name_type(text):
         return True
     if _DOWNLOAD_URL.search(url):
         return True

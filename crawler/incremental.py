@@ -43,7 +43,8 @@ select p.url, p.etag, p.last_modified, p.payload_digest, p.fetched_at, p.content
        p.url in (select url from reports union select url from report_aliases
                  union select url from attachments) as document,
        p.url in (select url from attachments where interrupted is not null) as retry,
-       {unfinished} as unfinished
+       p.crawl_id in (select id from crawls where ended is null and id != :this_run)
+         as unfinished
 from pages p
 where p.status in (200, 304) and p.payload_digest is not null
 """
@@ -78,15 +79,10 @@ def load_known(
         return {}, {}
     db = open_db(db_path)
     try:
-        killed = (
-            "p.crawl_id in (select id from crawls where ended is null and id != "
-            f"{int(this_run or 0)})"
-        )
-        sql = KNOWN_SQL.format(unfinished=killed if "crawl_id" in db["pages"].columns_dict else 0)
         flags = ("document", "retry", "unfinished")
         known = {
             row["url"]: Known(**{**row, **{flag: bool(row[flag]) for flag in flags}})
-            for row in db.query(sql)
+            for row in db.query(KNOWN_SQL, {"this_run": this_run or 0})
         }
         gone = {row["url"]: row["fetched_at"] for row in db.query(GONE_SQL)}
         return known, gone

@@ -32,6 +32,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from archive.index import warc_files
 from archive.reader import iter_captures, read_record
 from archive.writer import OPEN_SUFFIX
 from crawler.extract import decode_html
@@ -245,11 +246,7 @@ def replay_into(
 def unfinished_warcs(paths: list[Path]) -> list[str]:
     """WARC files still named `.open` under `paths`: a crawl is writing them, or one was killed
     and the next crawl over that data folder has not yet cut them back to whole records."""
-    found = []
-    for path in map(Path, paths):
-        candidates = path.rglob("*" + OPEN_SUFFIX) if path.is_dir() else [path]
-        found += [p.name for p in candidates if p.name.endswith(".warc.gz" + OPEN_SUFFIX)]
-    return sorted(found)
+    return [p.name for p in warc_files(paths, suffixes=(".warc.gz" + OPEN_SUFFIX,))]
 
 
 Analysed = tuple[Rows, dict[str, str], str | None]  # rows, attachment links, error

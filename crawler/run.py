@@ -285,8 +285,6 @@ def recover_killed_runs(paths: DataPaths, current: int | None) -> int:
 
     db = open_db(paths.db)
     try:
-        if "recovered" not in db["crawls"].columns_dict:
-            db["crawls"].add_column("recovered", str)
         killed = list(
             db.query(
                 "select id, started from crawls where ended is null and recovered is null "
@@ -294,31 +292,30 @@ def recover_killed_runs(paths: DataPaths, current: int | None) -> int:
                 [current or 0],
             )
         )
-    finally:
-        db.close()
-    if not killed:
-        return 0
-    since = datetime.fromisoformat(min(k["started"] for k in killed).replace("Z", "+00:00"))
-    files = [f for f in warc_files(paths.warc_dir) if f.stat().st_mtime >= since.timestamp() - 1]
-    stats = replay_into(files, paths.db) if files else {}
-    if stats.get("finish_reason") == "shutdown":  # Ctrl-C during it: the next run goes on
-        print("nianbao: replay of a killed run's WARC files stopped; not noted", file=sys.stderr)
+        if not killed:
+            return 0
+        since = datetime.fromisoformat(min(k["started"] for k in killed).replace("Z", "+00:00"))
+        files = [
+            f for f in warc_files(paths.warc_dir) if f.stat().st_mtime >= since.timestamp() - 1
+        ]
+        stats = replay_into(files, paths.db) if files else {}
+        if stats.get("finish_reason") == "shutdown":  # Ctrl-C during it: the next run goes on
+            print(
+                "nianbao: replay of a killed run's WARC files stopped; not noted", file=sys.stderr
+            )
+            return len(files)
+        errors = {k: v for k, v in stats.items() if k.startswith("nianbao/errors/")}
+        print(
+            f"nianbao: {len(killed)} run(s) were killed: {len(files)} WARC file(s) written since "
+            f"replayed into the database first{f' (errors: {errors})' if errors else ''}",
+            file=sys.stderr,
+        )
+        with db.conn:
+            for run in killed:
+                db.execute("update crawls set recovered = ? where id = ?", [now_iso(), run["id"]])
         return len(files)
-    errors = {k: v for k, v in stats.items() if k.startswith("nianbao/errors/")}
-    print(
-        f"nianbao: {len(killed)} run(s) were killed: {len(files)} WARC file(s) written since "
-        f"replayed into the database first{f' (errors: {errors})' if errors else ''}",
-        file=sys.stderr,
-    )
-    db = open_db(paths.db)
-    try:
-        ids = [k["id"] for k in killed]
-        marks = ", ".join("?" for _ in ids)
-        db.execute(f"update crawls set recovered = ? where id in ({marks})", [now_iso(), *ids])
-        db.conn.commit()
     finally:
         db.close()
-    return len(files)
 
 
 def repair_archive(paths: DataPaths) -> int:

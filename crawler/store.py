@@ -56,6 +56,7 @@ PAGE_COLUMNS = {
     "last_modified": str,
     "site": str,
     "content_date": str,
+    "crawl_id": int,  # the `crawls` row of the run that fetched it (a killed run's: re-checked)
 }
 
 
@@ -198,10 +199,14 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "errors": int,
             "error_kinds": str,
             "exit_status": int,
+            "recovered": str,  # a killed run: when the next run replayed what it archived
         },
         pk="id",
         if_not_exists=True,
     )
+    for table, column, kind in (("pages", "crawl_id", int), ("crawls", "recovered", str)):
+        if column not in db[table].columns_dict:  # databases made before them
+            db[table].add_column(column, kind)
     db["replayed_files"].create(
         {"name": str, "size": int, "parser": str, "replayed_at": str}, pk="name", if_not_exists=True
     )
