@@ -36,6 +36,12 @@ def parse_sites(sites: Any = None, start_urls: Any = None, url: str | None = Non
     return [{"name": u, "url": u, "region": ""} for u in urls]
 
 
+def lists_reports(links: list[Link]) -> bool:
+    """Whether the markup already lists reports (two titled like one): its list is there, and
+    an empty box beside it is page furniture. One may be a sidebar's latest report."""
+    return sum(1 for link in links if is_report_title(link.text)) >= 2
+
+
 class PortalBase(scrapy.Spider):
     """Shared machinery; subclasses decide which links to follow."""
 
@@ -102,19 +108,23 @@ class PortalBase(scrapy.Spider):
             meta={"portal": response.meta["portal"], "link_text": link.text},
         )
 
-    def browser_requests(self, response: TextResponse) -> list[scrapy.Request]:
+    def browser_requests(
+        self, response: TextResponse, links: list[Link] | None = None
+    ) -> list[scrapy.Request]:
         """The same page again through the browser, if its list is built by a script.
 
-        Detected on the page (an empty list and a script that fetches data), or set per site
-        (the `browser` option of a site list): then every list page of that portal goes through.
-        A report page never does.
+        Detected on the page (an empty list, a script that fetches data, and not two report
+        links already in the markup), or set per site (the `browser` option of a site list):
+        then every list page of that portal goes through. A report page never does.
         """
         if response.meta.get("playwright"):
             return []
         if self.is_report_page(response):
             return []  # its tables are in the page; only lists are ever built by a script
         forced = response.meta.get("portal") in self.browser_portals
-        if not forced and not scripted.needs_browser(response.text, response.url):
+        if not forced and (
+            lists_reports(links or []) or not scripted.needs_browser(response.text, response.url)
+        ):
             return []
         if not self.settings.getbool("NIANBAO_BROWSER_READY"):
             self.crawler.stats.inc_value("nianbao/errors/browser_unavailable")

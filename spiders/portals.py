@@ -31,7 +31,7 @@ class PortalSpider(PortalBase):
             yield capture_from_response(response, response.meta["portal"])
             for link in self.attachment_links(links):
                 yield self.attachment_request(link, response)
-        yield from self.browser_requests(response)
+        yield from self.browser_requests(response, links)
         for page in self.further_pages(response):
             yield self.page_request(page, response, priority=80)
         for link in links:

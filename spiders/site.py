@@ -24,7 +24,7 @@ class SiteSpider(PortalBase):
         links = self.in_scope_links(response)
         if self.is_report_page(response):
             yield capture_from_response(response, response.meta["portal"])
-        yield from self.browser_requests(response)
+        yield from self.browser_requests(response, links)
         for page in self.further_pages(response):
             yield self.page_request(page, response, priority=80)
         for link in links:

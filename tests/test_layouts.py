@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from scrapy.http import HtmlResponse, Request
 
 from crawler.charset import CharsetFixMiddleware
+from crawler.extract import decode_html
 from crawler.layouts import detect, further_pages, hanweb, is_article_url, page_links, trs
 from crawler.scope import canonical_url, in_scope, is_attachment, is_report_title, link_score
 
@@ -178,6 +181,8 @@ def test_charset_fix(body, content_type):
     assert fixed.css("title::text").get() == "兰州市2020年政府信息公开工作年度报告"
 
 
+PAGES = Path(__file__).parent / "pages"
+
 # Empty boxes copied from the saved gov.cn pages in shared/corpus/raw (each beside the external
 # scripts that fill them): none holds a report list, so none may send its page to a browser.
 WIDGET_BOXES = [
@@ -189,12 +194,21 @@ WIDGET_BOXES = [
     '<div class="searchul" id="ulSearchList">\n   </div>',  # qingdao
     '<ul id="appendix_list">\n        \n    </ul>',  # wuhan: its attachment box
     '<table width="100%" border="0" style="margin-top:10px;" id="tblArticleLink">\n</table>',
+    # Containers holding containers, a frame, or nothing but hidden metadata (jinan, beijing_jw,
+    # shaanxi, wuhan): each once sent every page of a portal in that chrome to the browser.
+    '<ul class="list">\n<iframe src="/col/col25359/index.html" scrolling="no"></iframe>\n</ul>',
+    '<div class="row">\n<div class="col-md-4-0">\n<div class="logo p-t-10">\n'
+    '<img src="static/picture/jw_logo_2020.png" alt="北京市教育委员会" />\n</div>\n</div>\n</div>',
+    '<div class="clearfix news-detail">\n<div class="szf_lfNewsDetail">\n'
+    '<div id="playercontainer"></div><br />\n<p>正文第一段</p></div></div>',
+    '<div id="NewsArticleAuthor" style="display:none;"></div>',
 ]
 LIST_SHELLS = [
     "<div class='list-box'><ul id='nb-list' class='list'></ul></div>",
     "<table class='nb'><tbody id='rows'></tbody></table>",
     '<div class="newsList"></div>',
     '<ul id="dataList">\n</ul>',
+    '<div id="newsList">\n<div class="loading">加载中…</div>\n</div>',
 ]
 FILLING_SCRIPT = "<script src='/static/js/header.js'></script><script src='/js/main.js'></script>"
 
@@ -205,6 +219,15 @@ def test_real_page_furniture_does_not_need_a_browser(box):
 
     html = f"<html><body><h1>新闻</h1>{box}<p>正文</p>{FILLING_SCRIPT}</body></html>"
     assert not needs_browser(html, "http://gov.example/a/t20240511_1.html")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PAGES.glob("*.html")))
+def test_no_saved_gov_cn_page_needs_a_browser(name: str) -> None:
+    """Real chrome (in every page of its portal) never sends a page to the browser by itself."""
+    from crawler.layouts.scripted import needs_browser
+
+    html, _ = decode_html((PAGES / name).read_bytes())
+    assert not needs_browser(html, "http://gov.example/col/col1/index.html")
 
 
 @pytest.mark.parametrize("shell", LIST_SHELLS)
@@ -241,6 +264,30 @@ def test_a_report_page_is_never_rendered_again_in_a_browser():
     assert again.meta.get("playwright") and again.url.endswith("/xxgk/nb/index.html")
     report = response("示例市2023年政府信息公开工作年度报告", f"{portal}xxgk/nb/2023.html")
     assert spider.browser_requests(report) == []
+
+
+def test_a_list_already_in_the_markup_is_not_rendered_again():
+    """Two report links in the page: its list is there, the empty box beside it is furniture.
+    One may be a sidebar's latest report, so one is not enough."""
+    from scrapy.utils.test import get_crawler
+
+    from crawler.layouts import Link
+    from spiders.portals import PortalSpider
+
+    crawler = get_crawler(PortalSpider, {"NIANBAO_BROWSER_READY": True})
+    crawler._apply_settings()
+    portal = "http://gov.example/"
+    spider = PortalSpider.from_crawler(crawler, sites=[{"name": "a", "url": portal, "region": ""}])
+    url = f"{portal}xxgk/nb/index.html"
+    html = f"<html><body><h1>政府信息公开年报</h1>{LIST_SHELLS[0]}{FILLING_SCRIPT}</body></html>"
+    page = HtmlResponse(
+        url, body=html.encode(), encoding="utf-8", request=Request(url, meta={"portal": portal})
+    )
+    links = [
+        Link(f"{portal}nb/{y}.html", f"示例市{y}年政府信息公开工作年度报告") for y in (2022, 2023)
+    ]
+    assert spider.browser_requests(page, links) == []
+    assert len(spider.browser_requests(page, links[:1])) == 1
 
 
 ARTICLES = [  # the saved pages' own URLs (shared/corpus/raw/MANIFEST.tsv) and research notes

@@ -43,24 +43,25 @@ LOADS_DATA = re.compile(
 )
 # A list container with nothing in it yet, or only what stands in for the list while a script
 # loads it: comments, blank tags, "加载中…", "正在加载", "loading", "请稍候".
-CONTAINER_START = re.compile(r"<(?:ul|ol|dl|tbody|table|div)\b", re.IGNORECASE)
-CONTAINER = re.compile(
-    r"<(ul|ol|dl|tbody|table|div)\b([^>]*)>(?P<inner>.{0,600}?)</\1>", re.IGNORECASE | re.DOTALL
+CONTAINER_START = re.compile(
+    r"<(?P<tag>ul|ol|dl|tbody|table|div)\b(?P<attributes>[^>]*)>", re.IGNORECASE
 )
+BLANK_MAX = 600  # characters: a box holding more than this holds more than a loading notice
 COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 TAG = re.compile(r"<[^>]*>")
+# What fills a box without text: a link, or a frame holding the list (followed as a link).
+FILLED = re.compile(r"<(?:a|iframe|frame|object|embed)\b", re.IGNORECASE)
 PLACEHOLDER = re.compile(
     r"^(?:数据)?(?:正在)?(?:加载|载入|读取)(?:中|数据)?|^loading|^请稍[候等]", re.IGNORECASE
 )
 NAME_ATTRIBUTE = re.compile(r"""\b(?:id|class)\s*=\s*(['"])([^'"]+)\1""", re.IGNORECASE)
 # Words in the id or class of a container a script fills with a list of documents…
-LIST_WORDS = {
+LIST_WORDS = {  # not "row": Bootstrap's grid puts a `div.row` on every page
     "list",
     "lists",
     "data",
     "item",
     "items",
-    "row",
     "rows",
     "result",
     "results",
@@ -76,7 +77,7 @@ LIST_WORDS = {
 # attachment boxes.
 WIDGET_WORDS = re.compile(
     r"share|qr|code|search|tip|player|video|audio|top|bottom|nav|menu|banner|access|weather"
-    r"|time|date|page|link|appendix|attach|fujian|comment|arrow",
+    r"|time|date|page|link|appendix|attach|fujian|comment|arrow|author|editor",
     re.IGNORECASE,
 )
 LINK_KEYS = ("url", "link", "href", "path", "docurl", "linkurl", "fileurl", "pageurl")
@@ -193,16 +194,31 @@ def _blank_containers(html: str) -> list[str]:
     """The attributes of every container holding no list yet, nested ones included."""
     found = []
     for start in CONTAINER_START.finditer(html):
-        match = CONTAINER.match(html, start.start())
-        if match and _is_blank(match.group("inner")):
-            found.append(match.group(2))
+        inner = _inner(html, start)
+        if inner is not None and _is_blank(inner):
+            found.append(start.group("attributes"))
     return found
+
+
+def _inner(html: str, start: re.Match[str]) -> str | None:
+    """What a container holds, up to its own closing tag (containers of its kind inside it
+    are counted, so `<div class="row"><div class="logo">…` is not read as an empty `div.row`);
+    None when that is more than a blank box ever holds."""
+    tag = start.group("tag")
+    depth, limit = 1, start.end() + BLANK_MAX
+    for mark in re.compile(rf"<(/?){tag}\b[^>]*>", re.IGNORECASE).finditer(html, start.end()):
+        if mark.start() > limit:
+            return None
+        depth += -1 if mark.group(1) else 1
+        if depth == 0:
+            return html[start.end() : mark.start()]
+    return None
 
 
 def _is_blank(inner: str) -> bool:
     """Nothing a reader would take for the list: no link, and no text but a loading notice."""
     inner = COMMENT.sub("", inner)
-    if re.search(r"<a\b", inner, re.IGNORECASE):
+    if FILLED.search(inner):
         return False
     text = re.sub(r"\s+", "", TAG.sub("", inner))
     return not text or bool(PLACEHOLDER.match(text))
