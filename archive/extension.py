@@ -21,7 +21,7 @@ from scrapy.exceptions import NotConfigured
 
 from archive import records
 from archive.index import index_parts, write_cdxj
-from archive.signals import browser_response, response_archived
+from archive.signals import browser_response, document_converted, response_archived
 from archive.writer import RotatingWarcWriter, payload_digest
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ class WarcConfig:
     index_path: Path | None
     operator: str
     software: str
+    conversions: bool = True
 
     @classmethod
     def from_settings(cls, settings: Any) -> WarcConfig:
@@ -57,6 +58,7 @@ class WarcConfig:
             index_path=Path(index) if index else None,
             operator=settings.get("WARC_OPERATOR", ""),
             software=settings.get("USER_AGENT", "nianbao"),
+            conversions=settings.getbool("WARC_CONVERSIONS", True),
         )
 
 
@@ -75,6 +77,7 @@ class WarcArchiver:
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
         crawler.signals.connect(ext.browser_response, signal=browser_response)
+        crawler.signals.connect(ext.document_converted, signal=document_converted)
         return ext
 
     def spider_opened(self, spider: Any = None) -> None:
@@ -115,6 +118,28 @@ class WarcArchiver:
         """A network response the headless browser received: archived like any other."""
         self.crawler.stats.inc_value("warc/browser_responses")
         self._archive_and_announce(response, request, spider)
+
+    def document_converted(
+        self, url: str, refers_to: str, content_type: str, text: str, converter: str, **_: Any
+    ) -> None:
+        """Keep a conversion beside its response: a replay under the same converter reads it
+        instead of converting the file again. Losing one costs only that time, so a failure is
+        counted (`warc/conversion_failed`) but does not fail the run."""
+        stats = self.crawler.stats
+        if self.writer is None or not self.config.conversions:
+            return
+        try:
+            record = records.conversion_record(
+                self.writer.writer, url, refers_to, content_type, text, converter
+            )
+            (at,) = self.writer.write(record)
+        except Exception:
+            stats.inc_value("warc/conversion_failed")
+            logger.exception("could not archive the conversion of %s", url)
+            return
+        stats.inc_value("warc/conversions")
+        stats.inc_value("warc/records")
+        stats.inc_value("warc/bytes", at.length)
 
     def _archive_and_announce(self, response: Response, request: Request, spider: Any) -> None:
         stats = self.crawler.stats

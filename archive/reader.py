@@ -19,6 +19,7 @@ from typing import IO, Any
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.index import warc_files
+from archive.records import CONVERTER_HEADER
 from archive.writer import member_complete
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -54,6 +55,9 @@ class ArchivedRecord:
     refers_to: dict[str, Any] = field(default_factory=dict)
     request_headers: list[tuple[str, str]] = field(default_factory=list)
     path: Path | None = None  # the file it was read from
+    # The `conversion` record archived beside it (content_type, text, converter), if met
+    # within LOOKAHEAD captures of it.
+    conversion: dict[str, str] | None = None
 
 
 def read_record(path: Path, offset: int) -> ArchivedRecord | None:
@@ -145,25 +149,42 @@ def _date_key(date: str | None) -> str:
     return f"{base}.{fraction.ljust(6, '0')[:6]}"
 
 
+# Captures of one file held back while reading on, so the `request` and `conversion` records
+# written after each (a conversion once its page is parsed, a few fetches later) join it.
+LOOKAHEAD = 64
+LOOKAHEAD_BYTES = 32 << 20
+
+
 def _iter_file(path: Path, errors: list[ReadError]) -> Iterator[ArchivedRecord]:
-    pending: ArchivedRecord | None = None
+    held: deque[ArchivedRecord] = deque()
+    by_id: dict[str, ArchivedRecord] = {}
+    size = 0
     with path.open("rb") as fh:
         for kind, value in _records(fh, path.name, errors):
-            if kind == "request" and pending is not None and value[0] == pending.record_id:
-                pending.request_headers = value[1]
+            if kind in ("request", "conversion"):
+                record = by_id.get(value[0])
+                if record is None:
+                    continue
+                if kind == "request" and not record.request_headers:
+                    record.request_headers = value[1]
+                elif kind == "conversion":
+                    record.conversion = value[1]
                 continue
-            if pending is not None:
-                yield pending
-                pending = None
-            if kind == "capture":
-                pending = value
-                pending.path = path
-        if pending is not None:
-            yield pending
+            value.path = path
+            held.append(value)
+            by_id[value.record_id] = value
+            size += len(value.body)
+            while len(held) > LOOKAHEAD or size > LOOKAHEAD_BYTES:
+                first = held.popleft()
+                by_id.pop(first.record_id, None)
+                size -= len(first.body)
+                yield first
+        yield from held
 
 
 def _records(fh: IO[bytes], name: str, errors: list[ReadError]) -> Iterator[tuple[str, Any]]:
-    """('capture', ArchivedRecord) and ('request', (concurrent_to, headers)) items of one file."""
+    """('capture', ArchivedRecord), ('request', (concurrent_to, headers)) and
+    ('conversion', (refers_to, conversion)) items of one file."""
     size = fh.seek(0, 2)
     start = 0
     damaged = False  # the last attempt failed before reading a single good record
@@ -231,6 +252,12 @@ def _convert(record: Any, name: str, offset: int) -> tuple[str, Any] | None:
         http = record.http_headers
         pairs = list(http.headers) if http is not None else []
         return "request", (headers.get_header("WARC-Concurrent-To"), pairs)
+    if kind == "conversion":
+        text = record.content_stream().read().decode("utf-8", errors="replace")
+        content_type = (headers.get_header("Content-Type") or "").split(";")[0].strip()
+        converter = headers.get_header(CONVERTER_HEADER) or ""
+        conversion = {"content_type": content_type, "text": text, "converter": converter}
+        return "conversion", (headers.get_header("WARC-Refers-To"), conversion)
     if kind not in ("response", "revisit"):
         return None
     http = record.http_headers

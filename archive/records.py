@@ -118,3 +118,28 @@ def request_record(writer: BaseWARCWriter, request: Request, concurrent_to: str)
         http_headers=request_headers(request),
         warc_headers_dict={"WARC-Concurrent-To": concurrent_to},
     )
+
+
+CONVERTER_HEADER = "Nianbao-Converter"  # a WARC extension field: which converter made it
+
+
+def conversion_record(
+    writer: BaseWARCWriter,
+    url: str,
+    refers_to: str,
+    content_type: str,
+    text: str,
+    converter: str,
+) -> ArcWarcRecord:
+    """A `conversion` record: what an archival process derived from the response `refers_to`
+    names (WARC 1.1 §6.8), as Browsertrix keeps a page's extracted text. pywb and the CDXJ
+    index leave conversions out, so the page itself still replays."""
+    data = text.encode("utf-8")
+    return writer.create_warc_record(
+        url,
+        "conversion",
+        payload=BytesIO(data),
+        length=len(data),
+        warc_content_type=f"{content_type}; charset=utf-8",
+        warc_headers_dict={"WARC-Refers-To": refers_to, CONVERTER_HEADER: converter},
+    )

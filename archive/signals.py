@@ -10,3 +10,9 @@ response_archived = object()
 # kwargs response= (a Scrapy Response rebuilt from the browser's, body already decoded),
 # request= (the Scrapy Request the browser made), spider=.
 browser_response = object()
+
+# Sent by whoever converted an archived response at some cost (an attachment to an HTML
+# document, a report page to its clean text), so the archive keeps the result beside it as a
+# `conversion` record: kwargs url=, refers_to= (the response's WARC-Record-ID),
+# content_type=, text=, converter= (what made it: a conversion is used again only by the same).
+document_converted = object()

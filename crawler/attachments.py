@@ -46,12 +46,24 @@ def parse_attachment(data: bytes, kind: str, url: str | None = None) -> tuple[Re
 
     A scanned PDF is not an error: it is a report with no cells and a note saying why.
     """
-    try:
-        document = document_html(data, kind)
-    except ScannedDocument as exc:
-        return Report(notes=[str(exc)]), ""
-    report = parse_html(document, url)
-    return report, html_text(document)
+    report, text, _document = read_attachment(data, kind, url)
+    return report, text
+
+
+def read_attachment(
+    data: bytes, kind: str, url: str | None = None, document: str | None = None
+) -> tuple[Report, str, str | None]:
+    """`parse_attachment`, plus the HTML document the file was converted to (None for a scanned
+    PDF). Given the `document` an earlier conversion made, the file is not converted again."""
+    if document is None:
+        try:
+            document = document_html(data, kind)
+        except ScannedDocument as exc:
+            return Report(notes=[str(exc)]), "", None
+    return parse_html(document, url), html_text(document), document
+
+
+OFFICE_KINDS = {"doc", "wps", "xls"}  # converted by LibreOffice first: its version matters
 
 
 def document_html(data: bytes, kind: str) -> str:

@@ -39,6 +39,8 @@ def capture_from_response(response: Response, site: str | None = None) -> Captur
     filename, offset, digest = content_location(warc)
     if response.meta.get("warc_error"):
         extra["warc_error"] = response.meta["warc_error"]
+    if warc.get("record_id") and not warc.get("revisit"):
+        extra["record_id"] = warc["record_id"]  # what a conversion archived beside it refers to
     if "archived_copy" in response.flags and response.meta.get("document_copy"):
         extra["archived_copy"] = True  # a stored report's copy, for its links (incremental)
     return Capture(

@@ -1,8 +1,24 @@
-"""What components hand each other: one archived response, ready to process."""
+"""What components hand each other: one archived response, ready to process, and what its
+costly conversion gave (kept in the archive beside it)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """What a capture's costly conversion gave: an attachment as one HTML document (pdfplumber,
+    python-docx, LibreOffice), or a report page's clean text (trafilatura).
+
+    The crawl archives it as a WARC `conversion` record beside the response, so a replay under
+    the same converter (`crawler.process.converter_fingerprint`) parses the tables again
+    without converting again: a parser improvement reaches a year of PDFs in minutes.
+    """
+
+    content_type: str  # "text/html" (an attachment's document) or "text/plain" (a page's text)
+    text: str
+    converter: str
 
 
 @dataclass
@@ -26,6 +42,7 @@ class Capture:
     referer: str | None = None  # the page that linked here, when known
     link_text: str | None = None  # anchor text of that link, a hint for titles
     extra: dict = field(default_factory=dict)
+    conversion: Conversion | None = None  # archived beside it by an earlier run, when read back
 
     def header(self, name: str) -> str | None:
         """First value of a header, case-insensitively."""

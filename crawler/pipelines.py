@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem
 
-from archive.signals import response_archived
+from archive.signals import document_converted, response_archived
 from crawler.capture import content_location, revisit_extra
 from crawler.items import Capture
 from crawler.process import outcome_keys, page_row, process_capture
@@ -101,4 +101,20 @@ class StorePipeline:
             raise DropItem(f"processing failed: {item.url}: {exc}") from exc
         for key in outcome_keys(rows, result):
             self.stats.inc_value(key)
+        self.archive_conversion(item, rows)
         return item
+
+    def archive_conversion(self, item: Capture, rows: Any) -> None:
+        """Hand a costly conversion to the archive, to be kept beside the response it came
+        from (a revisit's original has its own already)."""
+        conversion = rows.conversion
+        if conversion is None or not item.extra.get("record_id"):
+            return
+        self.crawler.signals.send_catch_log(
+            document_converted,
+            url=item.url,
+            refers_to=item.extra["record_id"],
+            content_type=conversion.content_type,
+            text=conversion.text,
+            converter=conversion.converter,
+        )

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from crawler.attachments import (
+    OFFICE_KINDS,
     AttachmentError,
     ConversionInterrupted,
     libreoffice_identity,
-    parse_attachment,
+    read_attachment,
 )
 from crawler.extract import article_text, attachment_type, decode_html, headings, published_date
-from crawler.items import Capture
+from crawler.items import Capture, Conversion
 from crawler.report import Report, parse_html
 from crawler.scope import is_report_title
 from crawler.store import Rows, SaveResult
@@ -42,21 +43,53 @@ def parser_fingerprint() -> str:
 
     Any edit to the parsing code changes it (a comment too: safe rather than clever).
     """
+    return code_digest(PARSING_CODE, PARSING_LIBRARIES, f"libreoffice={libreoffice_identity()}")
+
+
+# What decides a conversion (crawler.items.Conversion): a page's clean text, a file's document.
+TEXT_CONVERTER = (("extract.py", "layouts"), ("trafilatura", "lxml"))
+DOCUMENT_CONVERTER = (
+    ("attachments.py",),
+    ("pdfplumber", "pdfminer.six", "python-docx", "openpyxl"),
+)
+
+
+@cache
+def converter_fingerprint(kind: str) -> str:
+    """Which converter made a conversion of `kind` ("html", "pdf", "doc", …): one archived under
+    another (a new trafilatura, an edited extractor, another LibreOffice for DOC/WPS/XLS) is
+    not used, and the capture is converted again."""
+    if kind == "html":
+        return "html:" + code_digest(*TEXT_CONVERTER)
+    office = f"libreoffice={libreoffice_identity()}" if kind in OFFICE_KINDS else ""
+    return f"{kind}:" + code_digest(*DOCUMENT_CONVERTER, office)
+
+
+def code_digest(code: tuple[str, ...], libraries: tuple[str, ...], extra: str = "") -> str:
+    """A digest of source files or folders (relative to this package) and library versions."""
     here = Path(__file__).parent
     digest = hashlib.sha256()
-    for name in PARSING_CODE:
+    for name in code:
         path = here / name
         sources = sorted([*path.rglob("*.py"), *path.rglob("*.json")]) if path.is_dir() else [path]
         for source in sources:
             digest.update(f"{source.relative_to(path.parent)}\0".encode() + source.read_bytes())
-    for library in PARSING_LIBRARIES:
+    for library in libraries:
         try:
             version = metadata.version(library)
         except metadata.PackageNotFoundError:
             version = "-"
         digest.update(f"{library}={version}".encode())
-    digest.update(f"libreoffice={libreoffice_identity()}".encode())
+    digest.update(extra.encode())
     return digest.hexdigest()[:16]
+
+
+def archived_conversion(capture: Capture, kind: str) -> str | None:
+    """The text of the conversion archived beside a capture, if the converter here made it."""
+    conversion = capture.conversion
+    if conversion is None or conversion.converter != converter_fingerprint(kind):
+        return None
+    return conversion.text
 
 
 def site_of(url: str) -> str:
@@ -94,10 +127,14 @@ def process_capture(capture: Capture) -> Rows:
         return add_attachment_report(rows, capture, kind)
     if capture.content_type not in HTML_TYPES:
         return rows
-    analysed = analyse_html(capture.body, capture.header("Content-Type") or "", capture.url)
+    archived = archived_conversion(capture, "html")
+    content_type = capture.header("Content-Type") or ""
+    analysed = analyse_html(capture.body, content_type, capture.url, archived)
     if analysed is None:
         return rows
     report, text, published = analysed
+    if archived is None:
+        rows.conversion = Conversion("text/plain", text, converter_fingerprint("html"))
     rows.report = report_row(capture, report, source_type="html", text=text)
     if not rows.report["published"]:
         rows.report["published"] = published
@@ -113,8 +150,11 @@ def capture_attachment_type(capture: Capture) -> str | None:
 
 
 @lru_cache(maxsize=256)
-def analyse_html(body: bytes, content_type: str, url: str) -> tuple[Report, str, str] | None:
-    """(report, clean text, published date) of a report page, or None for any other page.
+def analyse_html(
+    body: bytes, content_type: str, url: str, text: str | None = None
+) -> tuple[Report, str, str] | None:
+    """(report, clean text, published date) of a report page, or None for any other page; the
+    clean text is extracted unless given (archived from an earlier run's extraction).
 
     Pure and cached: the same bytes at the same URL (an unchanged page seen again, or a revisit
     resolved to its original during a replay) are parsed once.
@@ -122,7 +162,9 @@ def analyse_html(body: bytes, content_type: str, url: str) -> tuple[Report, str,
     html, _encoding = decode_html(body, content_type)
     if not any(is_report_title(h) for h in headings(html)):
         return None
-    return parse_html(html, url), article_text(body, html), published_date(html)
+    if text is None:
+        text = article_text(body, html)
+    return parse_html(html, url), text, published_date(html)
 
 
 def report_row(capture: Capture, report: Report, source_type: str, text: str) -> dict:
@@ -151,13 +193,16 @@ def add_attachment_report(rows: Rows, capture: Capture, kind: str) -> Rows:
 
     A scanned PDF or a broken file is recorded on the attachment row with the reason.
     """
+    archived = archived_conversion(capture, kind)
     try:
-        report, text = analyse_attachment(capture.body, kind, capture.url)
+        report, text, document = analyse_attachment(capture.body, kind, capture.url, archived)
     except AttachmentError as exc:
         rows.attachment["error"] = str(exc)
         if isinstance(exc, ConversionInterrupted):
             rows.interrupted = rows.attachment["interrupted"] = type(exc).__name__
         return rows
+    if archived is None and document is not None:
+        rows.conversion = Conversion("text/html", document, converter_fingerprint(kind))
     if not report.cells:
         rows.attachment["error"] = "; ".join(report.notes) or "no report tables"
         return rows
@@ -168,9 +213,11 @@ def add_attachment_report(rows: Rows, capture: Capture, kind: str) -> Rows:
 
 
 @lru_cache(maxsize=8)
-def analyse_attachment(body: bytes, kind: str, url: str) -> tuple[Report, str]:
-    """`parse_attachment`, cached like `analyse_html` (few entries: attachments are large)."""
-    return parse_attachment(body, kind, url)
+def analyse_attachment(
+    body: bytes, kind: str, url: str, document: str | None = None
+) -> tuple[Report, str, str | None]:
+    """`read_attachment`, cached like `analyse_html` (few entries: attachments are large)."""
+    return read_attachment(body, kind, url, document)
 
 
 def attachment_row(capture: Capture, kind: str) -> dict:

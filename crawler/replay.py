@@ -21,7 +21,7 @@ import os
 import signal
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -36,7 +36,7 @@ from archive.index import warc_files
 from archive.reader import iter_captures, read_record
 from archive.writer import OPEN_SUFFIX
 from crawler.extract import decode_html
-from crawler.items import Capture
+from crawler.items import Capture, Conversion
 from crawler.layouts import page_links
 from crawler.process import outcome_keys, page_row, parser_fingerprint, process_capture
 from crawler.progress import progress_text
@@ -108,9 +108,11 @@ class Originals:
         return read_record(where.path, where.offset)
 
 
-def capture_of(record: Any, original: Any | None = None) -> Capture:
-    """The Capture of a WARC record; a revisit takes its payload from the original."""
+def capture_of(record: Any, original: Any | None = None, conversion: dict | None = None) -> Capture:
+    """The Capture of a WARC record; a revisit takes its payload from the original, and the
+    conversion archived beside it (or the one given, met with the original before)."""
     source = original or record
+    conversion = getattr(source, "conversion", None) or conversion
     extra: dict[str, Any] = {"record_type": record.record_type}
     refers = getattr(record, "refers_to", None) or {}
     if record.record_type == "revisit":
@@ -127,6 +129,7 @@ def capture_of(record: Any, original: Any | None = None) -> Capture:
         payload_digest=record.payload_digest or refers.get("payload_digest"),
         referer=_header(getattr(record, "request_headers", None) or [], "Referer"),
         extra=extra,
+        conversion=Conversion(**conversion) if conversion else None,
     )
 
 
@@ -184,6 +187,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
 BATCH = 500  # records per transaction
 WINDOW = 64  # captures in flight to the worker processes
 PROGRESS_EVERY = 30.0  # seconds between progress lines of a long replay
+CONVERSIONS_KEPT = 512  # recent conversions kept for the revisits of their originals
 
 
 MAX_DEFAULT_JOBS = 8  # beyond this, the one process that reads and saves is the bottleneck
@@ -262,6 +266,7 @@ def analyse(capture: Capture) -> Analysed:
     try:
         rows = process_capture(capture)
         links = attachment_links(capture) if rows.report and rows.attachment is None else {}
+        rows.conversion = rows.conversion is not None  # only whether one was made: not sent back
     except Exception as exc:
         logger.exception("could not process %s", capture.url)
         return Rows(page=page_row(capture)), {}, type(exc).__name__
@@ -378,6 +383,9 @@ class Replay:
         self.errors: list[Any] = []  # damage met by the reader
         self.ended: list[Path] = []  # files the reader has read to their end
         self.unsaved: Counter[FileKey] = Counter()  # records handed to the workers, not saved
+        # The conversions met lately, by (URL, payload digest): a revisit's original is read
+        # back alone, without the conversion archived after it.
+        self.conversions: OrderedDict[tuple[str, str | None], dict] = OrderedDict()
 
     def file_key(self, record: Any) -> FileKey:
         """The (name, size) of the file a record was read from (its size taken once)."""
@@ -395,6 +403,7 @@ class Replay:
         original, where, key = None, None, self.file_key(record)
         if record.record_type != "revisit":
             where = self.originals.remember(record)
+            self.remember_conversion(record)
         if key in self.held:
             self.seen_held.add(key)
             self.inc("replay/records_held")  # its rows are in the database already
@@ -405,10 +414,22 @@ class Replay:
             if original is None:
                 self.inc("nianbao/errors/revisit_unresolved")
                 self.failed.add(key)  # its original may come with a later replay
-        capture = capture_of(record, original)
+        capture = capture_of(record, original, self.conversion_of(original))
         self.pending.append((self.workers.analyse(capture), capture, where, key))
         self.unsaved[key] += 1
         self.finish(keep=WINDOW)
+
+    def remember_conversion(self, record: Any) -> None:
+        if record.conversion:
+            self.conversions[(record.url, record.payload_digest)] = record.conversion
+            self.conversions.move_to_end((record.url, record.payload_digest))
+            if len(self.conversions) > CONVERSIONS_KEPT:
+                self.conversions.popitem(last=False)
+
+    def conversion_of(self, original: Any | None) -> dict | None:
+        if original is None or isinstance(original, Unread):
+            return None
+        return self.conversions.get((original.url, original.payload_digest))
 
     def finish(self, keep: int = 0) -> None:
         """Save, in write order, what the workers have done; wait while over `keep` are pending."""
@@ -418,6 +439,8 @@ class Replay:
                 rows, links, error = future.result()
             except BrokenProcessPool:
                 rows, links, error = self.workers.again(capture)
+            if rows.conversion:
+                self.inc("replay/converted")  # no usable conversion archived: converted here
             if error is not None:
                 self.inc(f"nianbao/errors/process/{error}")
                 self.failed.add(key)  # replayed again next time, and reported again

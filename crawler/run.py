@@ -220,6 +220,12 @@ class Summary:
                 f"nianbao replay: {held} WARC file(s) ({records} records) already in this "
                 "database under the same parser: read, not parsed again (--reparse parses them)"
             )
+        converted = self.count("replay/converted")
+        if converted:
+            lines.append(
+                f"nianbao replay: converted={converted}: pages and files converted again (no "
+                "conversion by this converter archived beside them)"
+            )
         unfinished = self.count("replay/files_unfinished")
         if unfinished:
             lines.append(

@@ -89,6 +89,7 @@ WARC_DIR = "data/warc"
 WARC_INDEX_PATH = "data/index.cdxj"
 WARC_PREFIX = "nianbao"
 WARC_MAX_SIZE = 1_000_000_000
+WARC_CONVERSIONS = True  # keep each page's text and file's document beside it (replay reuses them)
 NIANBAO_DB = "data/nianbao.db"
 NIANBAO_MAX_DEPTH = 6  # clicks from the home page; reports sit 3-5 deep
 NIANBAO_INCREMENTAL = True

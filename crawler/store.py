@@ -72,6 +72,8 @@ class Rows:
     # Parsing stopped by something passing (a conversion timed out): stored as is, and a replay
     # keeps the record's file unheld, so it is parsed again.
     interrupted: str | None = None
+    # Not a row: what the costly conversion gave, for the archive to keep beside the capture.
+    conversion: Any = None
 
 
 @dataclass

@@ -461,3 +461,53 @@ def test_a_warc_file_named_without_a_time_is_placed_by_its_first_record(tmp_path
     assert len(dates) == 4 and dates == sorted(dates)
     (together / "c.warc.gz").write_bytes(b"not a WARC at all")
     assert _started(together / "c.warc.gz") == ""
+
+
+def test_a_conversion_written_after_its_response_joins_it_when_read(tmp_path: Path):
+    """The crawl writes a page's conversion once it is parsed, a few fetches later: the reader
+    joins it to its response within LOOKAHEAD captures; beyond, the response comes without one
+    (and is converted again by the replay), and nothing else is lost."""
+    from io import BytesIO
+
+    from warcio.statusandheaders import StatusAndHeaders
+
+    from archive import reader
+    from archive.records import conversion_record
+
+    writer = RotatingWarcWriter(tmp_path, "t", 10**9, {"software": "test"})
+    ids = []
+    total = reader.LOOKAHEAD + 8
+    for i in range(total):
+        body = f"<html>{i}</html>".encode()
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        record = writer.writer.create_warc_record(
+            f"http://a.gov.cn/{i}.html",
+            "response",
+            payload=BytesIO(body),
+            length=len(body),
+            http_headers=http,
+        )
+        writer.write(record)
+        ids.append(record.rec_headers.get_header("WARC-Record-ID"))
+        if i in (5, total - 1):  # the conversion of record 0 (near), of record 1 (too far)
+            source = 0 if i == 5 else 1
+            writer.write(
+                conversion_record(
+                    writer.writer,
+                    f"http://a.gov.cn/{source}.html",
+                    ids[source],
+                    "text/plain",
+                    f"正文 {source}",
+                    "html:abc",
+                )
+            )
+    writer.close()
+    read = list(iter_captures([tmp_path]))
+    assert [r.url for r in read] == [f"http://a.gov.cn/{i}.html" for i in range(total)]
+    assert read[0].conversion == {
+        "content_type": "text/plain",
+        "text": "正文 0",
+        "converter": "html:abc",
+    }
+    assert read[1].conversion is None
+    assert all(r.conversion is None for r in read[2:])

@@ -491,3 +491,118 @@ def test_browse_stopped_by_sigterm_stops_pywb_too(crawl: Crawl, tmp_path: Path):
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(browse.pid, signal.SIGKILL)
+
+
+def conversions_of(data: Path) -> dict[str, tuple[str, str, str]]:
+    """{WARC-Refers-To: (content type, converter, text)} of every conversion record."""
+    found = {}
+    for path in sorted((data / "warc").glob("*.warc.gz")):
+        with path.open("rb") as fh:
+            for record in ArchiveIterator(fh):
+                if record.rec_type == "conversion":
+                    headers = record.rec_headers
+                    found[headers.get_header("WARC-Refers-To")] = (
+                        headers.get_header("Content-Type"),
+                        headers.get_header("Nianbao-Converter"),
+                        record.content_stream().read().decode("utf-8"),
+                    )
+    return found
+
+
+def record_ids(data: Path) -> dict[tuple[str, int], str]:
+    """{(file, offset): WARC-Record-ID} of every response record."""
+    ids = {}
+    for path in sorted((data / "warc").glob("*.warc.gz")):
+        with path.open("rb") as fh:
+            iterator = ArchiveIterator(fh)
+            for record in iterator:
+                if record.rec_type == "response":
+                    ids[(path.name, iterator.get_record_offset())] = record.rec_headers.get_header(
+                        "WARC-Record-ID"
+                    )
+    return ids
+
+
+def test_each_conversion_is_archived_beside_its_response(crawl: Crawl):
+    """A report page's clean text and an attachment's document are kept in the WARC as
+    `conversion` records naming their response; pywb's index leaves them out."""
+    conversions, ids = conversions_of(crawl.data), record_ids(crawl.data)
+    reports = list(crawl.db.query("select * from reports"))
+    attachments = list(crawl.db.query("select * from attachments"))
+    assert reports and {a["source_type"] for a in attachments} == {"pdf", "docx"}
+    for report in reports:
+        response_id = ids[(report["warc_filename"], report["warc_record_offset"])]
+        content_type, converter, text = conversions[response_id]
+        assert content_type.startswith("text/plain") and converter.startswith("html:")
+        assert text == report["text"]
+    for attachment in attachments:
+        response_id = ids[(attachment["warc_filename"], attachment["warc_record_offset"])]
+        content_type, converter, text = conversions[response_id]
+        assert content_type.startswith("text/html") and "<table>" in text
+        assert converter.startswith(f"{attachment['source_type']}:")
+    assert set(conversions) <= set(ids.values())  # none refers to a record not there
+    indexed = set()
+    for line in (crawl.data / "index.cdxj").read_text().splitlines():
+        fields = json.loads(line.split(" ", 2)[2])
+        indexed.add((fields["filename"], int(fields["offset"])))
+    assert indexed and indexed <= set(ids)  # responses only (revisits: none in a first crawl)
+
+
+def test_replay_parses_archived_conversions_without_converting_again(
+    crawl: Crawl, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The same rows without trafilatura or a PDF reader; a conversion another converter
+    made (a new trafilatura, another LibreOffice) is not used, and the file is converted."""
+    import crawler.attachments
+    import crawler.process
+    from crawler.replay import replay_into
+
+    def no_conversion(*args: Any) -> str:
+        raise AssertionError("converted again")
+
+    def cleared() -> None:
+        crawler.process.analyse_html.cache_clear()
+        crawler.process.analyse_attachment.cache_clear()
+
+    files = sorted((crawl.data / "warc").glob("*.warc.gz"))
+    with monkeypatch.context() as patched:
+        patched.setattr(crawler.process, "article_text", no_conversion)
+        patched.setattr(crawler.attachments, "document_html", no_conversion)
+        cleared()
+        stats = replay_into(files, tmp_path / "reused.db", jobs=1)
+    assert "replay/converted" not in stats and stats["nianbao/reports_found"] >= 10
+    db = sqlite_utils.Database(tmp_path / "reused.db")
+    assert report_snapshot(db) == report_snapshot(crawl.db)
+
+    monkeypatch.setattr(crawler.process, "converter_fingerprint", lambda kind: f"{kind}:other")
+    cleared()
+    stats = replay_into(files, tmp_path / "converted.db", jobs=1)
+    assert stats["replay/converted"] == len(conversions_of(crawl.data))
+    db = sqlite_utils.Database(tmp_path / "converted.db")
+    assert report_snapshot(db) == report_snapshot(crawl.db)
+
+
+def test_a_crawl_told_to_keep_no_conversions_is_converted_by_its_replay(
+    crawl: Crawl, tmp_path: Path
+):
+    """`-s WARC_CONVERSIONS=False`: no conversion records; the replay converts every report
+    page and file again, says so, and gives the same rows."""
+    data = tmp_path / "data"
+    with SamplePortals() as portals:
+        result = nianbao(
+            "crawl",
+            *portals.urls.values(),
+            "--data",
+            str(data),
+            *FAST,
+            "-s",
+            "WARC_CONVERSIONS=False",
+        )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert conversions_of(data) == {}
+    replayed = nianbao("replay", str(data / "warc"), "--data", str(tmp_path / "replayed"))
+    assert replayed.returncode == 0, replayed.stdout[-2000:] + replayed.stderr[-2000:]
+    expected = len(conversions_of(crawl.data))  # what the crawl with conversions kept
+    assert f"converted={expected}:" in replayed.stdout, replayed.stdout
+    db = sqlite_utils.Database(tmp_path / "replayed" / "nianbao.db")
+    assert report_snapshot(db) == report_snapshot(sqlite_utils.Database(data / "nianbao.db"))
