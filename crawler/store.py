@@ -730,13 +730,25 @@ def _as_stored(cell: dict[str, Any]) -> dict[str, Any]:
     return {**cell, "value": None if value is None else float(value)}
 
 
+CELL_COLUMNS = ("section", "row_key", "col_key", "value", "raw")
+CHECK_COLUMNS = ("check", "ok", "detail")
+
+
 def _replace_cells(db: sqlite_utils.Database, report_id: int, rows: Rows) -> None:
-    db["report_cells"].delete_where("report_id = ?", [report_id])
-    db["report_checks"].delete_where("report_id = ?", [report_id])
-    if rows.cells:
-        db["report_cells"].insert_all({**c, "report_id": report_id} for c in rows.cells)
-    if rows.checks:
-        db["report_checks"].insert_all({**c, "report_id": report_id} for c in rows.checks)
+    """A report's cells and checks, replaced. One `executemany` per table: `insert_all` built
+    each batch's SQL again and cost half the time a replay spent saving a report."""
+    for table, columns, items in (
+        ("report_cells", CELL_COLUMNS, rows.cells),
+        ("report_checks", CHECK_COLUMNS, rows.checks),
+    ):
+        db.execute(f"delete from {table} where report_id = ?", [report_id])
+        if items:
+            names = ", ".join(f'"{c}"' for c in ("report_id", *columns))
+            marks = ", ".join("?" * (len(columns) + 1))
+            db.conn.executemany(
+                f"insert into {table} ({names}) values ({marks})",
+                [(report_id, *(item[c] for c in columns)) for item in items],
+            )
 
 
 def held_files(db: sqlite_utils.Database, parser: str) -> set[tuple[str, int]]:
