@@ -260,15 +260,16 @@ class IncrementalMiddleware:
         return None
 
     def may_ask_conditionally(self, request: Request, known: Known) -> bool:
-        """Documents always; a list page when its stored copy can stand in for a 304.
+        """Documents; a list page when its stored copy can stand in for a 304.
 
-        Never robots.txt (Scrapy would read a 304's empty body as "allow everything"), a page
-        for the browser, or a list page asked for again because its stored copy was unreadable.
+        Never a page for the browser (a report page shown for its files too: a browser shown a
+        304 renders nothing), robots.txt (Scrapy would read a 304's empty body as "allow
+        everything"), or a list page asked for again because its stored copy was unreadable.
         """
-        if known.document:
-            return True
         if request.meta.get("playwright") or request.meta.get("unconditional"):
             return False
+        if known.document:
+            return True
         if urlsplit(request.url).path == "/robots.txt":
             return False
         return self.has_stored_copy(known)

@@ -115,22 +115,32 @@ class PortalBase(scrapy.Spider):
 
         Detected on the page (an empty list, a script that fetches data, and not two report
         links already in the markup), or set per site (the `browser` option of a site list):
-        then every list page of that portal goes through. A report page never does.
+        then every list page of that portal goes through. A report page goes only when it
+        links no file and has an empty attachment box a script fills (Ucap's `tblAppendix`):
+        the browser shows the files, and the rendered page is followed for them, not stored.
         """
         if response.meta.get("playwright"):
             return []
+        links = links or []
         if self.is_report_page(response):
-            return []  # its tables are in the page; only lists are ever built by a script
+            # Its tables are in the page, unless they are in a file only a script links.
+            if self.attachment_links(links) or not scripted.attachments_by_script(response.text):
+                return []
+            return self.browser_request(response, "nianbao/browser/report_pages")
         forced = response.meta.get("portal") in self.browser_portals
         if not forced and (
-            lists_reports(links or []) or not scripted.needs_browser(response.text, response.url)
+            lists_reports(links) or not scripted.needs_browser(response.text, response.url)
         ):
             return []
+        return self.browser_request(response, "nianbao/browser/pages")
+
+    def browser_request(self, response: TextResponse, counter: str) -> list[scrapy.Request]:
+        """The page for the browser (counted under `counter`), if there is one."""
         if not self.settings.getbool("NIANBAO_BROWSER_READY"):
             self.crawler.stats.inc_value("nianbao/errors/browser_unavailable")
-            self.logger.warning("list needs a browser, none available: %s", response.url)
+            self.logger.warning("page needs a browser, none available: %s", response.url)
             return []
-        self.crawler.stats.inc_value("nianbao/browser/pages")
+        self.crawler.stats.inc_value(counter)
         meta = {"portal": response.meta["portal"], "link_text": response.meta.get("link_text")}
         return [
             scrapy.Request(

@@ -28,7 +28,8 @@ class PortalSpider(PortalBase):
             return
         links = self.in_scope_links(response)
         if self.is_report_page(response):
-            yield capture_from_response(response, response.meta["portal"])
+            if not response.meta.get("playwright"):  # the DOM rendered for its files: followed
+                yield capture_from_response(response, response.meta["portal"])
             for link in self.attachment_links(links):
                 yield self.attachment_request(link, response)
         yield from self.browser_requests(response, links)

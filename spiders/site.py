@@ -22,8 +22,8 @@ class SiteSpider(PortalBase):
             yield capture_from_response(response, response.meta["portal"])
             return
         links = self.in_scope_links(response)
-        if self.is_report_page(response):
-            yield capture_from_response(response, response.meta["portal"])
+        if self.is_report_page(response) and not response.meta.get("playwright"):
+            yield capture_from_response(response, response.meta["portal"])  # never a DOM
         yield from self.browser_requests(response, links)
         for page in self.further_pages(response):
             yield self.page_request(page, response, priority=80)

@@ -2,8 +2,9 @@
 
 The `scripted` sample portal has two lists: one whose JSON API is assembled inside a script
 (only a browser finds its three reports) and one that names its API in plain sight (Scrapy
-fetches the JSON itself). The browser's network traffic must be archived as ordinary records,
-so pywb replays the list: the test renders the archived list in Chromium through pywb.
+fetches the JSON itself); and a report page whose tables are in a PDF that only a script links
+(Ucap's empty `相关附件>>` table). The browser's network traffic must be archived as ordinary
+records, so pywb replays the list: the test renders the archived list in Chromium through pywb.
 """
 
 from __future__ import annotations
@@ -51,10 +52,14 @@ def test_every_report_behind_the_script_is_found(scripted):
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     db = sqlite_utils.Database(data / "nianbao.db")
     expected = site_reports(portals)
-    assert len(expected) == 4
-    assert db["reports"].count == 4
+    assert len(expected) == 5
+    assert db["reports"].count == 5
     for report in expected:
-        (row,) = db.query("select * from reports where url = ?", [report["url"]])
+        (row,) = db.query(
+            "select * from reports where url = :url or id in "
+            "(select report_id from report_aliases where url = :url)",
+            {"url": report["url"]},
+        )
         want = truth_cells(report["tables"])
         got = stored_cells(db, row["id"])
         assert set(got) == set(want)
@@ -62,8 +67,29 @@ def test_every_report_behind_the_script_is_found(scripted):
             assert same_value(got[key][0], value), (report["url"], key)
 
 
+def test_a_file_only_a_script_links_is_found_through_the_browser(scripted):
+    """The report page is rendered once for its files; its PDF holds the report, joined to the
+    article (stored as the server sent it, not as the rendered DOM)."""
+    portals, data, _result = scripted
+    (attachment,) = [a for a in portals.expected["attachments"] if a["site"] == "scripted"]
+    article = portals.url("scripted", attachment["report_path"])
+    assert len(requests_for(portals, attachment["report_path"])) == 2  # plain, then the browser
+    assert len(requests_for(portals, "/api/appendix?id=cl2021")) == 1
+    db = sqlite_utils.Database(data / "nianbao.db")
+    (row,) = db.query("select * from attachments")
+    assert row["url"] == attachment["url"] and row["report_url"] == article
+    (report,) = db.query("select * from reports where url = ?", [attachment["url"]])
+    assert report["source_type"] == "pdf" and report["article_url"] == article
+    assert [a["url"] for a in db.query("select url from report_aliases")] == [article]
+    pages = [r for r in db.query("select * from pages where url = ?", [article])]
+    assert len(pages) == 1 and pages[0]["record_type"] == "response"
+
+
 def test_the_browser_is_used_only_where_needed(scripted):
     portals, _data, _result = scripted
+    for report in site_reports(portals)[:4]:  # tables in the page: never rendered
+        path = report["url"].split("/", 3)[3]
+        assert len(requests_for(portals, "/" + path)) == 1, path
     assert len(requests_for(portals, "/xxgk/ndbg/index.html")) == 2  # plain, then the browser
     assert len(requests_for(portals, "/js/nblist.js")) == 1  # only the browser runs scripts
     assert len(requests_for(portals, "/api/nb/list?page=1")) == 1
@@ -125,10 +151,13 @@ def test_without_a_browser_the_hidden_list_is_reported(tmp_path: Path):
             "NIANBAO_BROWSER=off",
         )
     assert result.returncode == 1
-    assert "browser_unavailable=1" in result.stdout
+    # The hidden list, and the report page whose file only a script links: both said.
+    assert "browser_unavailable=2" in result.stdout and " unparsed=1 " in result.stdout
     db = sqlite_utils.Database(tmp_path / "nianbao.db")
-    assert [r["year"] for r in db.query("select year from reports")] == [2019]
-    assert not [e for e in portals.log if e.path == "/js/nblist.js"]
+    years = "select year, (select count(*) from report_cells where report_id = r.id) as cells"
+    found = [(r["year"], bool(r["cells"])) for r in db.query(f"{years} from reports r order by 1")]
+    assert found == [(2019, True), (2021, False)]
+    assert not [e for e in portals.log if e.path in ("/js/nblist.js", "/js/appendix.js")]
 
 
 def test_the_browser_obeys_robots_txt_for_what_a_page_loads(tmp_path: Path):
@@ -145,9 +174,10 @@ def test_the_browser_obeys_robots_txt_for_what_a_page_loads(tmp_path: Path):
     assert len(requests_for(portals, "/xxgk/ndbg/index.html")) == 2  # rendered all the same
     assert requests_for(portals, "/js/nblist.js") == []
     assert requests_for(portals, "/api/nb/list?page=1") == []
-    assert "'nianbao/browser/robots_forbidden': 1" in result.stderr
+    assert requests_for(portals, "/js/appendix.js") == []  # the report page's, too
+    assert "'nianbao/browser/robots_forbidden': 2" in result.stderr
     db = sqlite_utils.Database(tmp_path / "nianbao.db")
-    assert [r["year"] for r in db.query("select year from reports")] == [2019]
+    assert [r["year"] for r in db.query("select year from reports order by 1")] == [2019, 2021]
 
 
 def test_a_site_list_can_send_one_portal_through_the_browser(tmp_path: Path):
@@ -167,7 +197,7 @@ def test_a_site_list_can_send_one_portal_through_the_browser(tmp_path: Path):
     lists = [e for e in portals.log if e.path == "/zwgk/zfxxgknb/index_1.html"]
     assert len(lists) == 2  # plain, then the browser
     articles = [e for e in portals.log if e.site == "trs" and e.path.endswith("_100002.html")]
-    assert len(articles) == 1  # report pages are never rendered
+    assert len(articles) == 1  # report pages with their tables are never rendered
     assert all(
         len([e for e in portals.log if e.site == "inhouse" and e.path == path]) <= 1
         for path in {e.path for e in portals.log if e.site == "inhouse" and e.status == 200}
@@ -199,7 +229,7 @@ def test_proxy_environment_reaches_the_browser(tmp_path: Path):
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert any(u.endswith("/js/nblist.js") for u in ForwardProxy.seen), ForwardProxy.seen
     assert any("/api/nb/list?page=1" in u for u in ForwardProxy.seen)
-    assert sqlite_utils.Database(tmp_path / "d" / "nianbao.db")["reports"].count == 4
+    assert sqlite_utils.Database(tmp_path / "d" / "nianbao.db")["reports"].count == 5
 
 
 @pytest.mark.skipif(not (ROOT / ".venv-pywb" / "bin" / "wayback").exists(), reason="no pywb")
@@ -279,7 +309,7 @@ def test_the_browser_obeys_robots_txt_through_redirects_and_iframes(tmp_path: Pa
     uris = {uri for kind, uri, _ in warc_records(tmp_path) if kind == "response"}
     assert portals.url("scripted", "/api/nb/moved") in uris
     assert not [u for u in uris if "/secret/" in u]
-    assert sqlite_utils.Database(tmp_path / "nianbao.db")["reports"].count == 4
+    assert sqlite_utils.Database(tmp_path / "nianbao.db")["reports"].count == 5
 
 
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:

@@ -885,3 +885,33 @@ def versions(db: sqlite_utils.Database) -> list[tuple]:
         (r["url"], r["version"], r["content_key"])
         for r in db.query("select v.url, v.version, v.content_key from report_versions v")
     )
+
+
+def test_a_known_report_shown_to_the_browser_is_never_asked_for_conditionally(tmp_path: Path):
+    """A report page rendered for the files a script links (period over, fetched again): a 304
+    would leave the browser nothing to render, so the browser's request carries no validators,
+    while the plain fetch of the same page does."""
+    from scrapy import Request
+    from scrapy.utils.test import get_crawler
+
+    from crawler.browser import browser_meta
+    from crawler.incremental import IncrementalMiddleware, Known
+
+    middleware = IncrementalMiddleware(get_crawler(), str(tmp_path / "none.db"), timedelta(0))
+    url = "http://gov.example/xxgk/nb/2023.html"
+    middleware.known[url] = Known(
+        url,
+        '"v1"',
+        "Mon, 01 Jan 2024 00:00:00 GMT",
+        "sha1:X",
+        "2024-01-01T00:00:00Z",
+        None,
+        document=True,
+    )
+    plain = Request(url, meta={"portal": "http://gov.example/"})
+    middleware.process_request(plain)
+    assert plain.headers.get("If-None-Match") == b'"v1"'
+    rendered = Request(url, meta=browser_meta({"portal": "http://gov.example/"}))
+    middleware.process_request(rendered)
+    assert "If-None-Match" not in rendered.headers
+    assert "If-Modified-Since" not in rendered.headers

@@ -320,3 +320,38 @@ def test_article_urls_of_every_cms_are_known(url: str) -> None:
 @pytest.mark.parametrize("url", LISTS)
 def test_list_urls_are_never_taken_for_articles(url: str) -> None:
     assert not is_article_url(url)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PAGES.glob("*.html")))
+def test_an_attachment_box_a_script_fills_is_told_on_saved_pages(name: str) -> None:
+    """Ucap's `相关附件>>` `table#tblAppendix` is empty in the markup and filled by script;
+    the other saved pages show their files (or none) in the markup."""
+    from crawler.layouts.scripted import attachments_by_script
+
+    html, _ = decode_html((PAGES / name).read_bytes())
+    assert attachments_by_script(html) == name.startswith("ucap_")
+
+
+def test_a_report_page_is_rendered_only_for_files_a_script_links():
+    from scrapy.utils.test import get_crawler
+
+    from crawler.layouts import Link
+    from spiders.portals import PortalSpider
+
+    crawler = get_crawler(PortalSpider, {"NIANBAO_BROWSER_READY": True})
+    crawler._apply_settings()
+    portal = "http://gov.example/"
+    spider = PortalSpider.from_crawler(crawler, sites=[{"name": "a", "url": portal, "region": ""}])
+    url, title = f"{portal}xxgk/nb/2023.html", "示例市2023年政府信息公开工作年度报告"
+    box = "<table id='tblAppendix'>\n</table><script src='/js/appendix.js'></script>"
+    html = f"<html><body><h1>{title}</h1><p>全文见附件。</p>{box}</body></html>"
+    page = HtmlResponse(
+        url, body=html.encode(), encoding="utf-8", request=Request(url, meta={"portal": portal})
+    )
+    (again,) = spider.browser_requests(page, [])
+    assert again.meta.get("playwright") and again.url == url
+    pdf = [Link(f"{portal}xxgk/nb/P0202.pdf", "附件：2023年报.pdf")]
+    assert spider.browser_requests(page, pdf) == []  # its file is in the markup
+    no_box = html.replace(box, "<script src='/js/appendix.js'></script>")
+    plain = page.replace(body=no_box.encode())
+    assert spider.browser_requests(plain, []) == []

@@ -80,6 +80,8 @@ WIDGET_WORDS = re.compile(
     r"|time|date|page|link|appendix|attach|fujian|comment|arrow|author|editor",
     re.IGNORECASE,
 )
+# The id or class of a box for a page's attachments (Ucap `tblAppendix`, `fujian`, `attach…`).
+ATTACHMENT_BOX = re.compile(r"appendix|attach|fujian|enclosure", re.IGNORECASE)
 LINK_KEYS = ("url", "link", "href", "path", "docurl", "linkurl", "fileurl", "pageurl")
 TITLE_KEYS = ("title", "name", "text", "doctitle", "subject")
 DOCUMENT_PATH = re.compile(
@@ -123,15 +125,29 @@ def needs_browser(html: str, url: str) -> bool:
     """An empty list container filled by a script whose GET data address is not in plain sight."""
     if not any(_is_list_box(attributes) for attributes in _blank_containers(html)):
         return False
-    sel = Selector(text=html, type="html")
-    scripts = " ".join(sel.xpath("//script[not(@src)]/text()").getall())
-    external = sel.xpath("//script/@src").getall()
-    if not (LOADS_DATA.search(scripts) or any(not _is_library(src) for src in external)):
+    if not _has_filling_script(html):
         return False
     apis = _apis(html, url)
     if any(api.method == "POST" for api in apis):
         return True
     return not any(api.named_call for api in apis)
+
+
+def attachments_by_script(html: str) -> bool:
+    """An empty attachment box a script fills (Ucap's `相关附件>>` `table#tblAppendix`, a
+    `div.fujian`): a report page showing no file link may hold its tables in a file that only
+    a browser sees."""
+    if not any(ATTACHMENT_BOX.search(_names(a)) for a in _blank_containers(html)):
+        return False
+    return _has_filling_script(html)
+
+
+def _has_filling_script(html: str) -> bool:
+    """Inline script that loads data, or an external script that is not a known library."""
+    sel = Selector(text=html, type="html")
+    scripts = " ".join(sel.xpath("//script[not(@src)]/text()").getall())
+    external = sel.xpath("//script/@src").getall()
+    return bool(LOADS_DATA.search(scripts) or any(not _is_library(src) for src in external))
 
 
 def _apis(html: str, url: str, scripts: list[str] | None = None) -> list[Api]:
@@ -231,9 +247,14 @@ def _is_list_box(attributes: str) -> bool:
     `ul#searchTips`, `div#page_top`): 10 of the 16 saved pages in shared/corpus/raw have one and
     an external script, and none of them needs a browser to find its links.
     """
-    names = " ".join(match.group(2) for match in NAME_ATTRIBUTE.finditer(attributes))
+    names = _names(attributes)
     words = {w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", names)}
     return bool(words & LIST_WORDS) and not WIDGET_WORDS.search(names)
+
+
+def _names(attributes: str) -> str:
+    """The id and class values of a tag's attributes, space-separated."""
+    return " ".join(match.group(2) for match in NAME_ATTRIBUTE.finditer(attributes))
 
 
 def _is_library(src: str) -> bool:

@@ -715,7 +715,13 @@ def build_scripted(portals: Portals) -> Site:
         "/",
         page(
             "示例市人民政府",
-            link_list([("/xxgk/ndbg/index.html", "政府信息公开年报"), ("/xxgk/wqnb/", "往年年报")]),
+            link_list(
+                [
+                    ("/xxgk/ndbg/index.html", "政府信息公开年报"),
+                    ("/xxgk/wqnb/", "往年年报"),
+                    ("/xxgk/qtnb/", "其他年报"),
+                ]
+            ),
         ),
     )
     shell = page(
@@ -771,7 +777,61 @@ def build_scripted(portals: Portals) -> Site:
             ),
         )
     portals.reports += [*specs, older]
+    add_appendix_by_script(site, portals)
     return site
+
+
+APPENDIX_SCRIPT = """
+// Ucap-style: the article's files are listed in table#tblAppendix from a JSON answer.
+(function () {
+  fetch('/api/appendix?id=' + window.articleId)
+    .then(function (r) { return r.json(); })
+    .then(function (d) {
+      d.files.forEach(function (f) {
+        document.getElementById('tblAppendix').insertAdjacentHTML('beforeend',
+          '<tr><td><a href="' + f.url + '">' + f.name + '</a></td></tr>');
+      });
+    });
+})();
+"""
+
+
+def add_appendix_by_script(site: Site, portals: Portals) -> None:
+    """A report article whose tables are only in its PDF, linked by script alone (Ucap's empty
+    `相关附件>>` table, shared/corpus/raw/ucap_sc_gov_art.html): the PDF is the TRS portal's
+    (the same tables as `generated_spec(…, 2021, 31)`)."""
+    spec = generated_spec("scripted", "/xxgk/qtnb/2022/nb_cl2021.html", "昌乐县人民政府", 2021, 31)
+    pdf = "/xxgk/qtnb/2022/P020220301512345678901.pdf"
+    site.html(
+        "/xxgk/qtnb/",
+        page("其他年报", link_list([(spec.path, spec.title)])),
+    )
+    site.html(
+        spec.path,
+        page(
+            spec.title,
+            "<ucapcontent><p>昌乐县人民政府2021年政府信息公开工作年度报告全文见附件。</p>"
+            "</ucapcontent><div id='tblAppendixContainer' class='relatedlinks'><h3>相关附件>></h3>"
+            "<table width='100%' id='tblAppendix'>\n</table></div>"
+            "<script>window.articleId = 'cl2021';</script><script src='/js/appendix.js'></script>",
+        ),
+    )
+    site.pages["/js/appendix.js"] = Page(
+        APPENDIX_SCRIPT.encode(), 200, [("Content-Type", "application/javascript; charset=utf-8")]
+    )
+    answer = {"files": [{"name": "昌乐县2021年报.pdf", "url": pdf}]}
+    site.pages["/api/appendix?id=cl2021"] = Page(
+        json.dumps(answer, ensure_ascii=False).encode(),
+        200,
+        [("Content-Type", "application/json; charset=utf-8")],
+    )
+    site.pages[pdf] = Page(
+        attachment_bytes("report.pdf"), 200, [("Content-Type", "application/pdf")]
+    )
+    portals.reports.append(spec)
+    portals.attachments.append(
+        {"site": "scripted", "path": pdf, "report_path": spec.path, "source_type": "pdf"}
+    )
 
 
 def build_sites(scripted: bool = False) -> Portals:
