@@ -16,11 +16,14 @@ each hop of a redirect, which Playwright never shows to a route handler.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
 from playwright.async_api import Error as PlaywrightError
@@ -163,7 +166,7 @@ def browser_meta(meta: dict[str, Any]) -> dict[str, Any]:
     return {
         **meta,
         "playwright": True,
-        "playwright_page_methods": [PageMethod("wait_for_load_state", "networkidle")],
+        "playwright_page_methods": [PageMethod(settle)],
         "playwright_page_event_handlers": {"response": "archive_browser_response"},
         "playwright_page_init_callback": "crawler.browser.guard_page",
     }
@@ -178,11 +181,15 @@ async def guard_page(page: Page, request: Request) -> None:
     iframe navigation too, before it leaves; the browser's network stack still does the rest
     (proxy, cookies, headers). A page whose guard cannot be set up is closed, not left open.
     """
+    held = PAGE_SLOTS[page] = PageSlots(HOST_SLOTS)
+    page.on("requestfinished", held.done)
+    page.on("requestfailed", held.done)
+    page.on("close", held.close)
     try:
         session = await page.context.new_cdp_session(page)
 
         async def paused(event: dict[str, Any]) -> None:
-            await _decide(session, event)
+            await _decide(session, event, held)
 
         session.on("Fetch.requestPaused", paused)
         await session.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]})
@@ -192,10 +199,11 @@ async def guard_page(page: Page, request: Request) -> None:
         raise
 
 
-async def _decide(session: CDPSession, event: dict[str, Any]) -> None:
-    """Let one paused request go on, or fail it: media is skipped, robots.txt is obeyed."""
+async def _decide(session: CDPSession, event: dict[str, Any], held: PageSlots) -> None:
+    """Let one paused request go on when its host has a free slot, or fail it: media is
+    skipped, robots.txt is obeyed."""
     url = event["request"]["url"]
-    blocked = event.get("resourceType") in SKIPPED_TYPES or not _allowed(url)
+    blocked = event.get("resourceType") in SKIPPED_TYPES or _is_favicon(url) or not _allowed(url)
     try:
         if blocked:
             await session.send(
@@ -203,9 +211,125 @@ async def _decide(session: CDPSession, event: dict[str, Any]) -> None:
                 {"requestId": event["requestId"], "errorReason": "BlockedByClient"},
             )
         else:
+            await held.take(url)
             await session.send("Fetch.continueRequest", {"requestId": event["requestId"]})
     except PlaywrightError as exc:  # the page closed meanwhile
+        held.release(url)
         logger.debug("browser request not decided: %s (%s)", url, exc)
+
+
+BROWSER_PER_HOST = 1  # the browser's own requests in flight per host, beside Scrapy's own
+SLOT_WAIT = 10.0  # seconds a request waits for its host's turn before it goes all the same
+
+
+class HostSlots:
+    """The browser's requests in flight, per host, across every page it renders.
+
+    Scrapy's per-host limit sees a rendered page as one request, while the page loads its
+    scripts and data six at once: each request waits here for its host's turn instead. A turn
+    not given back (an event Playwright never sent) is waited out after SLOT_WAIT seconds, so a
+    page is slowed at worst, never stuck.
+    """
+
+    def __init__(self, limit: int = BROWSER_PER_HOST) -> None:
+        self.limit = limit
+        self.semaphores: dict[str, asyncio.Semaphore] = {}
+        self.waited_out = 0
+
+    def of(self, url: str) -> asyncio.Semaphore:
+        host = urlsplit(url).netloc.lower()
+        if host not in self.semaphores:
+            self.semaphores[host] = asyncio.Semaphore(self.limit)
+        return self.semaphores[host]
+
+    async def take(self, url: str) -> bool:
+        """Wait for a turn; False when none came in time (then the request goes unslotted)."""
+        try:
+            await asyncio.wait_for(self.of(url).acquire(), SLOT_WAIT)
+        except TimeoutError:
+            self.waited_out += 1
+            logger.warning("browser request sent without waiting longer for its host: %s", url)
+            return False
+        return True
+
+
+HOST_SLOTS = HostSlots()
+
+
+class PageSlots:
+    """The turns one page holds, given back as Playwright reports each request done (a
+    redirect hop included), and all at once when the page closes."""
+
+    def __init__(self, slots: HostSlots) -> None:
+        self.slots = slots
+        self.held: Counter[str] = Counter()
+        self.waiting = 0
+        self.delayed = False  # a request of this page had to wait for its turn
+
+    async def take(self, url: str) -> None:
+        self.waiting += 1
+        self.delayed = self.delayed or self.slots.of(url).locked()
+        try:
+            taken = await self.slots.take(url)
+        finally:
+            self.waiting -= 1
+        if taken:
+            self.held[_unfragmented(url)] += 1
+
+    def busy(self) -> bool:
+        """Whether a request of the page waits for its turn or is under way."""
+        return self.waiting > 0 or any(self.held.values())
+
+    def release(self, url: str) -> None:
+        key = _unfragmented(url)
+        if self.held[key] > 0:
+            self.held[key] -= 1
+            self.slots.of(url).release()
+
+    def done(self, request: Any) -> None:
+        self.release(request.url)
+
+    def close(self, *_: Any) -> None:
+        for url, count in list(self.held.items()):
+            for _ in range(count):
+                self.release(url)
+
+
+PAGE_SLOTS: WeakKeyDictionary[Page, PageSlots] = WeakKeyDictionary()
+QUIET = 0.5  # seconds with nothing under way that make a page done, as Playwright's networkidle
+SETTLE_LIMIT = 30.0  # seconds a page may take to settle after Playwright's networkidle
+
+
+async def settle(page: Page) -> None:
+    """Wait for the page to finish loading: Playwright's `networkidle`, and then, if a request
+    of the page was held back for its host's turn (Playwright does not see a request before it
+    goes, and may call the page idle with its list's XHR still to go), until nothing of the
+    page is waiting or under way for QUIET seconds."""
+    await page.wait_for_load_state("networkidle")
+    slots = PAGE_SLOTS.get(page)
+    if slots is None:
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_LIMIT
+    quiet_since: float | None = None
+    while slots.delayed and loop.time() < deadline:
+        if slots.busy():
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = loop.time()
+        elif loop.time() - quiet_since >= QUIET:
+            return
+        await asyncio.sleep(0.05)
+
+
+def _unfragmented(url: str) -> str:
+    return url.split("#", 1)[0]
+
+
+def _is_favicon(url: str) -> bool:
+    """Chromium's own request for the site icon: no evidence, and Playwright never reports it
+    done (its host's turn would be held until the page closes)."""
+    return urlsplit(url).path == "/favicon.ico"
 
 
 def _allowed(url: str) -> bool:

@@ -427,3 +427,26 @@ def test_the_next_night_archives_unchanged_browser_traffic_as_revisits(tmp_path:
         assert kinds.get(url) and set(kinds[url]) == {"revisit"}, (url, kinds.get(url))
     db = sqlite_utils.Database(data / "nianbao.db")
     assert db["reports"].count == len(site_reports(portals))
+
+
+def test_the_browser_keeps_to_the_per_host_limit(tmp_path: Path):
+    """A rendered page loads its scripts one at a time per host: with Scrapy's own requests the
+    portal never has more than 2 at once (Chromium alone opened 6)."""
+    from crawler.sample_portals import Page, build_sites
+
+    built = build_sites(scripted=True)
+    pages = built.sites["scripted"].pages
+    scripts = [f"/js/part{n}.js" for n in range(5)]
+    for path in scripts:
+        pages[path] = Page(b"var loaded = true;", 200, [("Content-Type", "text/javascript")])
+    tags = "".join(f"<script src='{path}'></script>" for path in scripts)
+    shell = pages["/xxgk/ndbg/index.html"]
+    pages["/xxgk/ndbg/index.html"] = Page(
+        shell.body.replace(b"</body>", tags.encode() + b"</body>"), 200, shell.headers
+    )
+    with SamplePortals(portals=built, latency=0.2) as portals:
+        result = nianbao("crawl", portals.urls["scripted"], "--data", str(tmp_path), *FAST)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert all(len(requests_for(portals, path)) == 1 for path in scripts)
+    assert portals.servers["scripted"].max_in_flight == 2
+    assert sqlite_utils.Database(tmp_path / "nianbao.db")["reports"].count == 5
