@@ -19,7 +19,7 @@ from typing import IO, Any
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.index import warc_files
-from archive.records import CONVERTER_HEADER
+from archive.records import CONVERTER_HEADER, FETCHED_BY_HEADER
 from archive.writer import member_complete
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -56,8 +56,10 @@ class ArchivedRecord:
     request_headers: list[tuple[str, str]] = field(default_factory=list)
     path: Path | None = None  # the file it was read from
     # The `conversion` record archived beside it (content_type, text, converter), if met
-    # within LOOKAHEAD captures of it.
+    # within LOOKAHEAD captures of it, and where it is in the same file.
     conversion: dict[str, str] | None = None
+    conversion_offset: int | None = None
+    browser: bool = False  # fetched by the headless browser for a page it rendered
 
 
 def read_record(path: Path, offset: int) -> ArchivedRecord | None:
@@ -70,6 +72,16 @@ def read_record(path: Path, offset: int) -> ArchivedRecord | None:
                 return None
             item[1].path = path
             return item[1]
+    return None
+
+
+def read_conversion(path: Path, offset: int) -> dict[str, str] | None:
+    """The conversion record at `offset` of `path` (content_type, text, converter), or None."""
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        for record in ArchiveIterator(fh, check_digests=False):
+            item = _convert(record, path.name, offset)
+            return item[1][1] if item is not None and item[0] == "conversion" else None
     return None
 
 
@@ -168,13 +180,14 @@ def _iter_file(path: Path, errors: list[ReadError]) -> Iterator[ArchivedRecord]:
                 if kind == "request" and not record.request_headers:
                     record.request_headers = value[1]
                 elif kind == "conversion":
-                    record.conversion = value[1]
+                    record.conversion, record.conversion_offset = value[1], value[2]
                 continue
             value.path = path
             held.append(value)
             by_id[value.record_id] = value
             size += len(value.body)
-            while len(held) > LOOKAHEAD or size > LOOKAHEAD_BYTES:
+            # The newest stays, however large: its request record comes next.
+            while len(held) > 1 and (len(held) > LOOKAHEAD or size > LOOKAHEAD_BYTES):
                 first = held.popleft()
                 by_id.pop(first.record_id, None)
                 size -= len(first.body)
@@ -257,7 +270,7 @@ def _convert(record: Any, name: str, offset: int) -> tuple[str, Any] | None:
         content_type = (headers.get_header("Content-Type") or "").split(";")[0].strip()
         converter = headers.get_header(CONVERTER_HEADER) or ""
         conversion = {"content_type": content_type, "text": text, "converter": converter}
-        return "conversion", (headers.get_header("WARC-Refers-To"), conversion)
+        return "conversion", (headers.get_header("WARC-Refers-To"), conversion, offset)
     if kind not in ("response", "revisit"):
         return None
     http = record.http_headers
@@ -285,4 +298,5 @@ def _convert(record: Any, name: str, offset: int) -> tuple[str, Any] | None:
         length=0,
         record_id=headers.get_header("WARC-Record-ID"),
         refers_to=refers_to,
+        browser=headers.get_header(FETCHED_BY_HEADER) == "browser",
     )

@@ -72,6 +72,19 @@ def ip_headers(response: Response) -> dict[str, str]:
     return {"WARC-IP-Address": str(address)} if address else {}
 
 
+# A WARC extension field on what the headless browser fetched while rendering a page: the crawl
+# stores such a record as a page only (the page it rendered was processed as Scrapy fetched it),
+# and so does a replay.
+FETCHED_BY_HEADER = "Nianbao-Fetched-By"
+
+
+def extra_headers(response: Response) -> dict[str, str]:
+    headers = ip_headers(response)
+    if "browser" in response.flags:
+        headers[FETCHED_BY_HEADER] = "browser"
+    return headers
+
+
 def response_record(writer: BaseWARCWriter, response: Response) -> ArcWarcRecord:
     return writer.create_warc_record(
         response.url,
@@ -79,7 +92,7 @@ def response_record(writer: BaseWARCWriter, response: Response) -> ArcWarcRecord
         payload=BytesIO(response.body),
         length=len(response.body),
         http_headers=response_headers(response),
-        warc_headers_dict=ip_headers(response),
+        warc_headers_dict=extra_headers(response),
     )
 
 
@@ -93,7 +106,7 @@ def revisit_record(
     so a `Content-Length: 0` here replayed every unchanged page as an empty one.
     """
     headers = response_headers(response)
-    extra = ip_headers(response)
+    extra = extra_headers(response)
     if refers_to.get("record_id"):
         extra["WARC-Refers-To"] = refers_to["record_id"]
     record = writer.create_revisit_record(

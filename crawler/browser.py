@@ -55,8 +55,9 @@ CHROMIUM_ARGS = [
 HANDLER = "crawler.browser.BrowserHandler"
 # The browser hands over decoded bodies: these headers would no longer describe them.
 STALE_HEADERS = {"content-encoding", "content-length", "transfer-encoding"}
-# Images, fonts and media are not evidence of a report list; the rest is archived.
-SKIPPED_TYPES = ("Image", "Media", "Font")  # Chromium's resource types
+# Images, fonts, media and style sheets are not evidence of a report list (and each would wait
+# for its host's turn); the rest is archived.
+SKIPPED_TYPES = ("Image", "Media", "Font", "Stylesheet")  # Chromium's resource types
 
 
 def find_chromium(configured: str | None = None) -> str | None:
@@ -211,7 +212,8 @@ async def _decide(session: CDPSession, event: dict[str, Any], held: PageSlots) -
                 {"requestId": event["requestId"], "errorReason": "BlockedByClient"},
             )
         else:
-            await held.take(url)
+            if url.startswith(("http://", "https://")):
+                await held.take(url)
             await session.send("Fetch.continueRequest", {"requestId": event["requestId"]})
     except PlaywrightError as exc:  # the page closed meanwhile
         held.release(url)

@@ -21,7 +21,7 @@ import os
 import signal
 import threading
 import time
-from collections import Counter, OrderedDict, deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.index import warc_files
-from archive.reader import iter_captures, read_record
+from archive.reader import iter_captures, read_conversion, read_record
 from archive.writer import OPEN_SUFFIX
 from crawler.extract import decode_html
 from crawler.items import Capture, Conversion
@@ -114,6 +114,8 @@ def capture_of(record: Any, original: Any | None = None, conversion: dict | None
     source = original or record
     conversion = getattr(source, "conversion", None) or conversion
     extra: dict[str, Any] = {"record_type": record.record_type}
+    if getattr(record, "browser", False):
+        extra["browser"] = True  # fetched while the browser rendered a page: a page row only
     refers = getattr(record, "refers_to", None) or {}
     if record.record_type == "revisit":
         extra["content_date"] = refers.get("date") or (original.date if original else None)
@@ -187,7 +189,6 @@ def sigterm_as_interrupt() -> Iterator[None]:
 BATCH = 500  # records per transaction
 WINDOW = 64  # captures in flight to the worker processes
 PROGRESS_EVERY = 30.0  # seconds between progress lines of a long replay
-CONVERSIONS_KEPT = 512  # recent conversions kept for the revisits of their originals
 
 
 MAX_DEFAULT_JOBS = 8  # beyond this, the one process that reads and saves is the bottleneck
@@ -263,6 +264,8 @@ def analyse(capture: Capture) -> Analysed:
     (as in the crawl, where the page is stored when archived): one bad record never stops a
     replay of the whole archive.
     """
+    if capture.extra.get("browser"):
+        return Rows(page=page_row(capture)), {}, None  # as the crawl stores it
     try:
         rows = process_capture(capture)
         links = attachment_links(capture) if rows.report and rows.attachment is None else {}
@@ -276,7 +279,7 @@ def analyse(capture: Capture) -> Analysed:
 def needs_parsing(capture: Capture) -> bool:
     """Whether `analyse` may be costly: a whole 200 response, or a 304 revisit resolved to its
     original's payload (an Unread original has no body)."""
-    return capture.status in (200, 304) and bool(capture.body)
+    return capture.status in (200, 304) and bool(capture.body) and not capture.extra.get("browser")
 
 
 class Workers:
@@ -383,9 +386,9 @@ class Replay:
         self.errors: list[Any] = []  # damage met by the reader
         self.ended: list[Path] = []  # files the reader has read to their end
         self.unsaved: Counter[FileKey] = Counter()  # records handed to the workers, not saved
-        # The conversions met lately, by (URL, payload digest): a revisit's original is read
-        # back alone, without the conversion archived after it.
-        self.conversions: OrderedDict[tuple[str, str | None], dict] = OrderedDict()
+        # Where the conversions met are, by (URL, payload digest): a revisit's original is read
+        # back alone, without the conversion archived after it, which is then read back too.
+        self.conversions: dict[tuple[str, str], tuple[Path, int]] = {}
 
     def file_key(self, record: Any) -> FileKey:
         """The (name, size) of the file a record was read from (its size taken once)."""
@@ -420,16 +423,21 @@ class Replay:
         self.finish(keep=WINDOW)
 
     def remember_conversion(self, record: Any) -> None:
-        if record.conversion:
-            self.conversions[(record.url, record.payload_digest)] = record.conversion
-            self.conversions.move_to_end((record.url, record.payload_digest))
-            if len(self.conversions) > CONVERSIONS_KEPT:
-                self.conversions.popitem(last=False)
+        if record.conversion_offset is not None and record.payload_digest and record.path:
+            where = (record.path, record.conversion_offset)
+            self.conversions[(record.url, record.payload_digest)] = where
 
     def conversion_of(self, original: Any | None) -> dict | None:
-        if original is None or isinstance(original, Unread):
+        """The conversion archived beside a revisit's original (read back from its file)."""
+        if original is None or isinstance(original, Unread) or not original.payload_digest:
             return None
-        return self.conversions.get((original.url, original.payload_digest))
+        where = self.conversions.get((original.url, original.payload_digest))
+        if where is None:
+            return None
+        try:
+            return read_conversion(*where)
+        except Exception:  # damaged since: the original is converted again
+            return None
 
     def finish(self, keep: int = 0) -> None:
         """Save, in write order, what the workers have done; wait while over `keep` are pending."""

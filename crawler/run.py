@@ -223,8 +223,8 @@ class Summary:
         converted = self.count("replay/converted")
         if converted:
             lines.append(
-                f"nianbao replay: converted={converted}: pages and files converted again (no "
-                "conversion by this converter archived beside them)"
+                f"nianbao replay: converted={converted}: report pages and files converted here "
+                "(the WARC holds no conversion of them by this converter)"
             )
         unfinished = self.count("replay/files_unfinished")
         if unfinished:

@@ -511,3 +511,47 @@ def test_a_conversion_written_after_its_response_joins_it_when_read(tmp_path: Pa
     }
     assert read[1].conversion is None
     assert all(r.conversion is None for r in read[2:])
+
+
+def test_a_response_larger_than_the_lookahead_keeps_its_request_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The reader holds captures back by count and bytes, but never the newest alone: a 40 MB
+    PDF still meets its request record (its Referer joins it to its article)."""
+    from io import BytesIO
+
+    from warcio.statusandheaders import StatusAndHeaders
+
+    from archive import reader
+
+    monkeypatch.setattr(reader, "LOOKAHEAD_BYTES", 1000)
+    writer = RotatingWarcWriter(tmp_path, "t", 10**9, {"software": "test"})
+    for i, size in enumerate((100, 5000, 100)):
+        body = b"x" * size
+        http = StatusAndHeaders("200 OK", [("Content-Type", "application/pdf")], "HTTP/1.1")
+        url = f"http://a.gov.cn/{i}.pdf"
+        response = writer.writer.create_warc_record(
+            url, "response", payload=BytesIO(body), length=size, http_headers=http
+        )
+        request_http = StatusAndHeaders(
+            f"GET /{i}.pdf HTTP/1.1",
+            [("Referer", f"http://a.gov.cn/{i}.html")],
+            is_http_request=True,
+        )
+        request = writer.writer.create_warc_record(
+            url,
+            "request",
+            payload=BytesIO(b""),
+            length=0,
+            http_headers=request_http,
+            warc_headers_dict={
+                "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID")
+            },
+        )
+        writer.write(response, request)
+    writer.close()
+    read = list(iter_captures([tmp_path]))
+    assert [len(r.body) for r in read] == [100, 5000, 100]
+    assert [dict(r.request_headers).get("Referer") for r in read] == [
+        f"http://a.gov.cn/{i}.html" for i in range(3)
+    ]

@@ -22,7 +22,16 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.browser import find_chromium
 from crawler.portal_server import SamplePortals
-from tests.helpers import FAST, ROOT, nianbao, pywb_serving, same_value, stored_cells, truth_cells
+from tests.helpers import (
+    FAST,
+    ROOT,
+    nianbao,
+    pywb_serving,
+    report_snapshot,
+    same_value,
+    stored_cells,
+    truth_cells,
+)
 
 CHROMIUM = find_chromium()
 pytestmark = [
@@ -83,6 +92,19 @@ def test_a_file_only_a_script_links_is_found_through_the_browser(scripted):
     assert [a["url"] for a in db.query("select url from report_aliases")] == [article]
     pages = [r for r in db.query("select * from pages where url = ?", [article])]
     assert len(pages) == 1 and pages[0]["record_type"] == "response"
+
+
+def test_replay_of_a_crawl_with_rendered_pages_gives_the_crawl(scripted, tmp_path: Path):
+    """What the browser fetched is stored as pages, in the crawl and in the replay alike: the
+    report page rendered for its files is not a second capture of the report."""
+    _portals, data, result = scripted
+    replayed = nianbao("replay", str(data / "warc"), "--data", str(tmp_path / "r"))
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr[-3000:]
+    summary = re.search(r"reports=\d+ new=\d+ changed=\d+ copies=\d+ unparsed=\d+", result.stdout)
+    assert summary and summary.group(0) in replayed.stdout, (result.stdout, replayed.stdout)
+    assert "converted=" not in replayed.stdout
+    db = sqlite_utils.Database(tmp_path / "r" / "nianbao.db")
+    assert report_snapshot(db) == report_snapshot(sqlite_utils.Database(data / "nianbao.db"))
 
 
 def test_the_browser_is_used_only_where_needed(scripted):

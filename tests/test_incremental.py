@@ -332,6 +332,7 @@ def test_replay_of_three_nights_gives_the_same_reports_and_history(nights: Night
     replayed = tmp_path / "replayed"
     result = nianbao("replay", str(nights.data / "warc"), "--data", str(replayed))
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "converted=" not in result.stdout  # revisits too: their originals' conversions
     db = sqlite_utils.Database(replayed / "nianbao.db")
     assert report_snapshot(db) == report_snapshot(nights.db)
     history = "select url, version, payload_digest, cells from report_versions order by url"
