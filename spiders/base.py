@@ -18,7 +18,14 @@ from twisted.python.failure import Failure
 from crawler.browser import browser_meta, hand_to_archive
 from crawler.capture import capture_from_response
 from crawler.extract import headings, links_to_attachment
-from crawler.layouts import Link, PageRequest, further_pages, page_links, scripted
+from crawler.layouts import (
+    Link,
+    PageRequest,
+    further_pages,
+    needs_browser,
+    page_links,
+    scripted,
+)
 from crawler.process import capture_attachment_type
 from crawler.scope import attachment_in_scope, canonical_url, in_scope, is_report_title
 
@@ -128,9 +135,7 @@ class PortalBase(scrapy.Spider):
                 return []
             return self.browser_request(response, "nianbao/browser/report_pages")
         forced = response.meta.get("portal") in self.browser_portals
-        if not forced and (
-            lists_reports(links) or not scripted.needs_browser(response.text, response.url)
-        ):
+        if not forced and (lists_reports(links) or not needs_browser(response.text, response.url)):
             return []
         return self.browser_request(response, "nianbao/browser/pages")
 

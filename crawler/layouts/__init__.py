@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import lxml.etree
 import lxml.html
 
-from crawler.layouts import generic, hanweb, scripted, trs
+from crawler.layouts import generic, gkmlpt, hanweb, scripted, trs
 from crawler.layouts.base import Link, PageRequest
 
 
@@ -60,6 +60,8 @@ def article_body(html: str) -> str | None:
 def page_links(html: str, url: str) -> list[Link]:
     """Every link a page holds, including the ones a CMS hides in scripts or JSON answers."""
     if html.lstrip()[:1] in ("{", "["):
+        if gkmlpt.is_api_answer(url):
+            return gkmlpt.answer_links(html, url)
         return scripted.json_links(html, url)
     found = generic.links(html, url)
     if "<datastore" in html:
@@ -70,7 +72,8 @@ def page_links(html: str, url: str) -> list[Link]:
 def further_pages(html: str, url: str) -> list[PageRequest]:
     """Every other page of the list this page belongs to, whatever the CMS pages it with."""
     if html.lstrip()[:1] in ("{", "["):
-        return []  # a JSON answer: its links are in page_links
+        # a JSON answer: its links are in page_links, its other pages only the platform tells
+        return gkmlpt.answer_pages(html, url) if gkmlpt.is_api_answer(url) else []
     pages = generic.next_pages(html, url)
     if "jpage" in html or "<nextgroup>" in html:
         pages += hanweb.paging_requests(html, url)
@@ -80,7 +83,17 @@ def further_pages(html: str, url: str) -> list[PageRequest]:
         pages += trs.paging_urls(html, url)
     if "<script" in html:
         pages += scripted.data_apis(html, url)
+    if "_CONFIG" in html:
+        pages += gkmlpt.catalogue_requests(html, url)
     return pages
+
+
+def needs_browser(html: str, url: str) -> bool:
+    """Whether only a browser finds this list page's links (see `scripted.needs_browser`); a
+    platform whose data API is known (gkmlpt) is asked directly instead."""
+    if gkmlpt.catalogue_requests(html, url):
+        return False
+    return scripted.needs_browser(html, url)
 
 
 __all__ = [
@@ -90,8 +103,10 @@ __all__ = [
     "detect",
     "further_pages",
     "generic",
+    "gkmlpt",
     "hanweb",
     "is_article_url",
+    "needs_browser",
     "page_links",
     "scripted",
     "trs",

@@ -834,6 +834,66 @@ def add_appendix_by_script(site: Site, portals: Portals) -> None:
     )
 
 
+GKMLPT_SHELL = """<!DOCTYPE html><html><head><meta charset="utf-8">
+<title>政府信息公开年报_广州市商务局</title>
+<script>window._CONFIG = {SID: '175', ACTION: 'annualreport', ENV: 'production', curId: 0,
+TREE: [{"id": 1, "name": "机构职能", "children": []},
+{"id": 2629, "name": "政府信息公开工作年度报告", "children": []},
+{"id": 5, "name": "政策文件", "children": [{"id": 51, "name": "规范性文件"}]}]};</script>
+</head><body><div class="header"><a href="/">首页</a></div>
+<div class="table-wrapper"><div class="loading">加载中…</div>
+<table class="table-content"><tbody></tbody></table></div>
+<script src="/gzsw/gkmlpt/static/js/list.js"></script></body></html>"""
+
+
+def build_gkmlpt(portals: Portals) -> Site:
+    """A department on Guangdong's gkmlpt platform: its annual reports page is a shell whose
+    script asks the platform's JSON API (two pages; one article without a `url`, placed by its
+    id as the platform's script places it). Not in `build_sites`: a test adds it."""
+    site = Site("gkmlpt")
+    site.html(
+        "/",
+        page("广州市商务局", link_list([("/gzsw/gkmlpt/annualreport#2629", "政府信息公开年报")])),
+    )
+    site.html("/gzsw/gkmlpt/annualreport", GKMLPT_SHELL)
+    site.pages["/gzsw/gkmlpt/static/js/list.js"] = Page(
+        b"/* builds the table from /gkmlpt/api/all/{id}?page=&sid= */",
+        200,
+        [("Content-Type", "application/javascript")],
+    )
+    ids = [2980371, 2980372, 2980373, 2980374, 2980375]
+    specs = [
+        generated_spec(
+            "gkmlpt",
+            f"/gzsw/gkmlpt/content/2/2980/post_{ident}.html",
+            "广州市商务局",
+            year,
+            700 + year,
+        )
+        for ident, year in zip(ids, range(2023, 2018, -1), strict=True)
+    ]
+    articles = [
+        {"id": ident, "title": spec.title, "url": "" if n == 1 else spec.path}
+        for n, (ident, spec) in enumerate(zip(ids, specs, strict=True))
+    ]
+    for number, chunk in ((1, articles[:3]), (2, articles[3:])):
+        answer = {"articles": chunk, "total": len(articles)}
+        site.pages[f"/gzsw/gkmlpt/api/all/2629?page={number}&sid=175"] = Page(
+            json.dumps(answer, ensure_ascii=False).encode(),
+            200,
+            [("Content-Type", "application/json; charset=utf-8")],
+        )
+    for spec in specs:
+        site.html(
+            spec.path,
+            page(
+                spec.title, f"<div class='content'>{report_body(spec, Style(seed=spec.year))}</div>"
+            ),
+        )
+    portals.reports += specs
+    return site
+
+
 def build_sites(scripted: bool = False) -> Portals:
     """The sample portals and what a crawl of them must find.
 
