@@ -26,6 +26,13 @@ def test_the_annual_reports_category_is_read_from_the_config():
     quoted = GKMLPT_SHELL.replace("SID: '175'", '"SID": "2"').replace("/gzsw", "")
     (root,) = gkmlpt.catalogue_requests(quoted, "https://www.gd.gov.cn/gkmlpt/annualreport")
     assert root.url == "https://www.gd.gov.cn/gkmlpt/api/all/2629?page=1&sid=2"
+    # A tree written as a script literal, not JSON.
+    literal = GKMLPT_SHELL.replace(
+        '{"id": 2629, "name": "政府信息公开工作年度报告", "children": []}',
+        "{id: 2629, name: '政府信息公开工作年度报告', children: []}",
+    ).replace('"id": 1, "name"', "id: 1, name")
+    assert '"id": 2629' not in literal
+    assert gkmlpt.annual_categories(literal) == [2629]
     # Not the platform, or no site id: nothing.
     assert gkmlpt.catalogue_requests(GKMLPT_SHELL, "https://www.gz.gov.cn/xxgk/index.html") == []
     assert gkmlpt.catalogue_requests(GKMLPT_SHELL.replace("SID", "XID"), PAGE) == []

@@ -49,12 +49,33 @@ def catalogue_requests(html: str, url: str) -> list[PageRequest]:
 def annual_categories(html: str) -> list[int]:
     """Ids of the category tree's nodes named like annual reports (政府信息公开工作年度报告)."""
     found: list[int] = []
-    for node in _tree_nodes(html):
-        name = str(node.get("name") or node.get("title") or "")
-        ident = node.get("id")
-        if ANNUAL.search(name) and str(ident).isdigit() and int(ident) not in found:
+    nodes = [
+        (str(node.get("name") or node.get("title") or ""), str(node.get("id", "")))
+        for node in _tree_nodes(html)
+    ] or _literal_nodes(html)
+    for name, ident in nodes:
+        if ANNUAL.search(name) and ident.isdigit() and int(ident) not in found:
             found.append(int(ident))
     return found
+
+
+NAMED = re.compile(r"""\b(?:name|title)['"]?\s*:\s*(['"])(?P<name>[^'"]*)\1""")
+NODE_ID = re.compile(r"""\bid['"]?\s*:\s*['"]?(\d+)""")
+
+
+def _literal_nodes(html: str) -> list[tuple[str, str]]:
+    """(name, id) of a TREE written as a script literal, not JSON (`{id: 2629, name: '…'}`):
+    each name with the id inside the same braces."""
+    nodes = []
+    for match in TREE.finditer(html):
+        region = html[match.end() : match.end() + 200_000]
+        for named in NAMED.finditer(region):
+            start = region.rfind("{", 0, named.start())
+            end = region.find("}", named.end())
+            ident = NODE_ID.search(region, start + 1, end if end >= 0 else None)
+            if start >= 0 and ident:
+                nodes.append((named.group("name"), ident.group(1)))
+    return nodes
 
 
 def _tree_nodes(html: str) -> list[dict[str, Any]]:
