@@ -189,6 +189,13 @@ class Summary:
         while the browser starts): no finish reason, maybe pages archived and never parsed."""
         return "finish_reason" in self.stats and self.stats["finish_reason"] is None
 
+    def unparsed(self) -> int:
+        """Reports saved without cells that still have none: an article whose tables are in
+        its file was counted when saved, and is not once the file gave them."""
+        return max(
+            0, self.count("nianbao/reports_unparsed") - self.count("nianbao/reports_completed")
+        )
+
     def exit_status(self) -> int:
         """1 when something failed: an archive write, a processing error, or a dead site."""
         return EXIT_FAILED if self.errors_by_kind() else EXIT_OK
@@ -202,7 +209,7 @@ class Summary:
             f"new={self.count('nianbao/reports_new')} "
             f"changed={self.count('nianbao/reports_changed')} "
             f"copies={self.count('nianbao/reports_duplicate')} "  # found again at another URL
-            f"unparsed={self.count('nianbao/reports_unparsed')} "
+            f"unparsed={self.unparsed()} "
             f"inconsistent={self.count('nianbao/reports_inconsistent')} "
             f"attachments={self.count('nianbao/attachments')} "
             f"revisits={self.count('warc/revisits')} errors: {error_text}",
@@ -266,7 +273,7 @@ class Summary:
                 "bytes_downloaded": self.count("downloader/response_bytes"),
                 "warc_bytes": self.count("warc/bytes"),
                 "revisits": self.count("warc/revisits"),
-                "unparsed": self.count("nianbao/reports_unparsed"),
+                "unparsed": self.unparsed(),
                 "inconsistent": self.count("nianbao/reports_inconsistent"),
                 "errors": sum(self.errors_by_kind().values()),
                 "error_kinds": json.dumps(self.errors_by_kind()),

@@ -84,6 +84,9 @@ class SaveResult:
     new: bool = False
     changed: bool = False
     duplicate_of: int | None = None
+    # A report stored without cells now has them: its article had none, its file has (the
+    # article was counted unparsed when it was saved; it is not any more).
+    completed: bool = False
 
 
 def now_iso() -> str:
@@ -404,13 +407,14 @@ def _take_over(
     """`report` holds the stored report `holder` from now on: an attachment completing its
     article without tables, or an article met after its attachment. The same report, not an edit
     of it: no version is added, and the URL that held it becomes an alias."""
+    completed = bool(rows.cells) and not _has_cells(db, holder["id"])
     _add_alias(db, holder["url"], holder["id"], holder)
     report.setdefault("article_url", None)
     report["version"] = holder["version"] or 1
     report["last_seen"] = report.get("fetched_at")
     db["reports"].update(holder["id"], report, alter=True)
     _replace_cells(db, holder["id"], rows)
-    return SaveResult(report_id=holder["id"])
+    return SaveResult(report_id=holder["id"], completed=completed)
 
 
 def _alias_of(

@@ -169,7 +169,7 @@ def test_attachment_completes_an_article_without_tables(db):
     attachment = make_rows("http://x.gov.cn/P0201.pdf")
     attachment.report["source_type"] = "pdf"
     attachment.report["article_url"] = "http://x.gov.cn/a.html"
-    save_rows(db, attachment)
+    assert save_rows(db, attachment).completed  # the article counted unparsed is not any more
     (report,) = list(db.query("select id, url, source_type from reports"))
     assert report["url"] == "http://x.gov.cn/P0201.pdf" and report["source_type"] == "pdf"
     assert db["report_cells"].count == 2
@@ -182,7 +182,7 @@ def test_attachment_copy_of_an_article_with_tables_is_an_alias(db):
     attachment = make_rows("http://x.gov.cn/P0201.docx", value=99)
     attachment.report["article_url"] = "http://x.gov.cn/a.html"
     result = save_rows(db, attachment)
-    assert result.duplicate_of is not None
+    assert result.duplicate_of is not None and not result.completed
     assert [r["url"] for r in db.query("select url from reports")] == ["http://x.gov.cn/a.html"]
 
 
