@@ -254,8 +254,6 @@ def outcome_keys(rows: Rows, result: SaveResult) -> list[str]:
         keys.append("nianbao/reports_duplicate")
     if not rows.cells:
         keys.append("nianbao/reports_unparsed")
-    if result.completed:
-        keys.append("nianbao/reports_completed")  # an unparsed one before has its cells now
     if rows.report.get("consistent") == 0:
         keys.append("nianbao/reports_inconsistent")
     return keys

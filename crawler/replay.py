@@ -165,6 +165,11 @@ def replay_paths(
     summary = Summary(command="replay", started=now_iso())
     with data_lock(data), sigterm_as_interrupt():
         summary.stats = replay_into(paths, data.db, jobs, reparse)
+        db = open_db(data.db)
+        try:
+            summary.note_unparsed(db)
+        finally:
+            db.close()
     summary.ended = now_iso()
     return summary
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crawler.store import now_iso, open_db
+from crawler.store import now_iso, open_db, unparsed_since
 
 if TYPE_CHECKING:  # Scrapy is loaded only by the commands that crawl: replay starts faster
     from scrapy.settings import Settings
@@ -190,11 +190,14 @@ class Summary:
         return "finish_reason" in self.stats and self.stats["finish_reason"] is None
 
     def unparsed(self) -> int:
-        """Reports saved without cells that still have none: an article whose tables are in
-        its file was counted when saved, and is not once the file gave them."""
-        return max(
-            0, self.count("nianbao/reports_unparsed") - self.count("nianbao/reports_completed")
-        )
+        """Reports this run saved that hold no cells at its end (`store.unparsed_since`), once
+        `note_unparsed` has looked; else every report capture parsed without cells."""
+        if "nianbao/unparsed_saved" in self.stats:
+            return self.count("nianbao/unparsed_saved")
+        return self.count("nianbao/reports_unparsed")
+
+    def note_unparsed(self, db: Any) -> None:
+        self.stats["nianbao/unparsed_saved"] = unparsed_since(db, self.started)
 
     def exit_status(self) -> int:
         """1 when something failed: an archive write, a processing error, or a dead site."""
@@ -257,6 +260,7 @@ class Summary:
     def record(self, db_path: Path, exit_status: int) -> None:
         """Complete this run's row in the `crawls` table (or add it)."""
         db = open_db(db_path)
+        self.note_unparsed(db)
         db["crawls"].upsert(
             {
                 "id": self.row_id,

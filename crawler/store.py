@@ -84,9 +84,6 @@ class SaveResult:
     new: bool = False
     changed: bool = False
     duplicate_of: int | None = None
-    # A report stored without cells now has them: its article had none, its file has (the
-    # article was counted unparsed when it was saved; it is not any more).
-    completed: bool = False
 
 
 def now_iso() -> str:
@@ -407,14 +404,13 @@ def _take_over(
     """`report` holds the stored report `holder` from now on: an attachment completing its
     article without tables, or an article met after its attachment. The same report, not an edit
     of it: no version is added, and the URL that held it becomes an alias."""
-    completed = bool(rows.cells) and not _has_cells(db, holder["id"])
     _add_alias(db, holder["url"], holder["id"], holder)
     report.setdefault("article_url", None)
     report["version"] = holder["version"] or 1
     report["last_seen"] = report.get("fetched_at")
     db["reports"].update(holder["id"], report, alter=True)
     _replace_cells(db, holder["id"], rows)
-    return SaveResult(report_id=holder["id"], completed=completed)
+    return SaveResult(report_id=holder["id"])
 
 
 def _alias_of(
@@ -753,6 +749,17 @@ def _replace_cells(db: sqlite_utils.Database, report_id: int, rows: Rows) -> Non
                 f"insert into {table} ({names}) values ({marks})",
                 [(report_id, *(item[c] for c in columns)) for item in items],
             )
+
+
+def unparsed_since(db: sqlite_utils.Database, since: str) -> int:
+    """Reports saved (new or changed) since `since` that hold no cells now: what a run found
+    and could not read. An article saved without tables that its file completed later is not
+    one, nor is a report seen again unchanged."""
+    sql = (
+        "select count(*) from reports r where r.updated_at >= ? "
+        "and not exists (select 1 from report_cells c where c.report_id = r.id)"
+    )
+    return db.execute(sql, [since]).fetchone()[0]
 
 
 def held_files(db: sqlite_utils.Database, parser: str) -> set[tuple[str, int]]:

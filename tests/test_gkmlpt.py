@@ -33,6 +33,18 @@ def test_the_annual_reports_category_is_read_from_the_config():
     ).replace('"id": 1, "name"', "id: 1, name")
     assert '"id": 2629' not in literal
     assert gkmlpt.annual_categories(literal) == [2629]
+    # A name's own id, not a child's before or after it; categories only named like reports.
+    nested = (
+        "window._CONFIG = {SID: '9', TREE: [{name: '政府信息公开工作年度报告', "
+        "children: [{id: 7, name: '2023'}], id: 2629}, {id: 5, children: [{id: 51, "
+        "name: 'x'}], name: '统计年报'}]};"
+    )
+    assert gkmlpt.annual_categories(nested) == [2629]
+    assert gkmlpt.annual_categories("window._CONFIG = {TREE: [], SID: '1'}") == []
+    # The config's site id, not an earlier one in the page.
+    earlier = "<a href='/x?SID=abc'>x</a>" + GKMLPT_SHELL
+    (first,) = gkmlpt.catalogue_requests(earlier, PAGE)
+    assert first.url.endswith("&sid=175")
     # Not the platform, or no site id: nothing.
     assert gkmlpt.catalogue_requests(GKMLPT_SHELL, "https://www.gz.gov.cn/xxgk/index.html") == []
     assert gkmlpt.catalogue_requests(GKMLPT_SHELL.replace("SID", "XID"), PAGE) == []
@@ -64,6 +76,8 @@ def test_an_answer_gives_its_articles_and_from_page_one_the_other_pages():
     ]
     assert further_pages(answer, api.replace("page=1", "page=2")) == []  # asked once, from 1
     assert gkmlpt.answer_pages('{"articles": [], "total": 0}', api) == []
+    assert len(gkmlpt.answer_pages(answer.replace('"total": 5', '"total": "5.0"'), api)) == 2
+    assert gkmlpt.answer_pages(answer.replace('"total": 5', '"total": 2'), api) == []
     assert gkmlpt.answer_pages("not json", api) == []
 
 

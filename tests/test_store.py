@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from crawler.store import Rows, open_db, save_rows, search
+from crawler.store import Rows, open_db, save_rows, search, unparsed_since
 
 
 def make_rows(
@@ -169,7 +169,9 @@ def test_attachment_completes_an_article_without_tables(db):
     attachment = make_rows("http://x.gov.cn/P0201.pdf")
     attachment.report["source_type"] = "pdf"
     attachment.report["article_url"] = "http://x.gov.cn/a.html"
-    assert save_rows(db, attachment).completed  # the article counted unparsed is not any more
+    assert unparsed_since(db, "2000-01-01T00:00:00Z") == 1  # the article, before its file
+    save_rows(db, attachment)
+    assert unparsed_since(db, "2000-01-01T00:00:00Z") == 0  # its file completed it
     (report,) = list(db.query("select id, url, source_type from reports"))
     assert report["url"] == "http://x.gov.cn/P0201.pdf" and report["source_type"] == "pdf"
     assert db["report_cells"].count == 2
@@ -182,7 +184,7 @@ def test_attachment_copy_of_an_article_with_tables_is_an_alias(db):
     attachment = make_rows("http://x.gov.cn/P0201.docx", value=99)
     attachment.report["article_url"] = "http://x.gov.cn/a.html"
     result = save_rows(db, attachment)
-    assert result.duplicate_of is not None and not result.completed
+    assert result.duplicate_of is not None
     assert [r["url"] for r in db.query("select url from reports")] == ["http://x.gov.cn/a.html"]
 
 

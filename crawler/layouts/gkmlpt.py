@@ -14,6 +14,7 @@ is needed and every page of the list is read, not only the first.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from typing import Any
@@ -21,9 +22,13 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 from crawler.layouts.base import Link, PageRequest
 
+logger = logging.getLogger(__name__)
+
 SID = re.compile(r"""\bSID\s*['"]?\s*[:=]\s*['"]?(\w+)""")
 TREE = re.compile(r"""\bTREE\s*['"]?\s*[:=]\s*""")
-ANNUAL = re.compile(r"年度报告|年报")
+# The annual reports node (政府信息公开工作年度报告, 政府信息公开年报), not 统计年报 or
+# 企业年度报告.
+ANNUAL = re.compile(r"信息公开.{0,6}(?:年度报告|年报)")
 API_PATH = re.compile(r"/gkmlpt/api/all/(\d+)$")
 MAX_API_PAGES = 50  # 5,000 articles: more is not a category of annual reports
 
@@ -36,7 +41,7 @@ def catalogue_requests(html: str, url: str) -> list[PageRequest]:
     """The first API page of each annual reports category a gkmlpt page's config names."""
     if not is_gkmlpt(url) or "_CONFIG" not in html:
         return []
-    sid = SID.search(html)
+    sid = SID.search(html, html.index("_CONFIG"))  # the config's, not an earlier `?SID=`
     if sid is None:
         return []
     base = _platform_root(url)
@@ -65,17 +70,56 @@ NODE_ID = re.compile(r"""\bid['"]?\s*:\s*['"]?(\d+)""")
 
 def _literal_nodes(html: str) -> list[tuple[str, str]]:
     """(name, id) of a TREE written as a script literal, not JSON (`{id: 2629, name: '…'}`):
-    each name with the id inside the same braces."""
+    each name with the id of its own object (not of a child's)."""
     nodes = []
     for match in TREE.finditer(html):
-        region = html[match.end() : match.end() + 200_000]
-        for named in NAMED.finditer(region):
-            start = region.rfind("{", 0, named.start())
-            end = region.find("}", named.end())
-            ident = NODE_ID.search(region, start + 1, end if end >= 0 else None)
-            if start >= 0 and ident:
+        tree = _balanced(html, match.end())
+        for named in NAMED.finditer(tree):
+            own = _own_level(tree, named.start())
+            ident = NODE_ID.search(own)
+            if ident:
                 nodes.append((named.group("name"), ident.group(1)))
     return nodes
+
+
+def _balanced(text: str, start: int) -> str:
+    """The bracketed literal that starts at `start` (after blanks), up to its own close."""
+    opening = len(text) - len(text[start:].lstrip())
+    if opening >= len(text) or text[opening] not in "[{":
+        return ""
+    depth = 0
+    for index in range(opening, min(len(text), opening + 500_000)):
+        if text[index] in "[{":
+            depth += 1
+        elif text[index] in "]}":
+            depth -= 1
+            if depth == 0:
+                return text[opening : index + 1]
+    return ""
+
+
+def _own_level(text: str, position: int) -> str:
+    """The object around `position`, without the objects and lists nested in it."""
+    depth, start = 0, 0
+    for index in range(position - 1, -1, -1):
+        if text[index] in "]}":
+            depth += 1
+        elif text[index] in "[{":
+            if depth == 0:
+                start = index + 1
+                break
+            depth -= 1
+    own, depth = [], 0
+    for char in text[start:]:
+        if char in "[{":
+            depth += 1
+        elif char in "]}":
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0:
+            own.append(char)
+    return "".join(own)
 
 
 def _tree_nodes(html: str) -> list[dict[str, Any]]:
@@ -108,7 +152,7 @@ def answer_links(text: str, url: str) -> list[Link]:
     links = []
     for article in articles:
         title = str(article.get("title") or "")
-        target = article.get("url")
+        target = article.get("post_url") or article.get("url")
         if not target and str(article.get("id", "")).isdigit():
             ident = int(article["id"])
             target = f"content/{ident // 1_000_000}/{ident // 1000}/post_{ident}.html"
@@ -119,7 +163,7 @@ def answer_links(text: str, url: str) -> list[Link]:
 
 def answer_pages(text: str, url: str) -> list[PageRequest]:
     """From the first page of an answer, the others: `total` over the first page's length."""
-    query = parse_qs(urlsplit(url).query)
+    query = parse_qs(urlsplit(url).query, keep_blank_values=True)
     if query.get("page", ["1"])[0] != "1":
         return []
     try:
@@ -127,10 +171,18 @@ def answer_pages(text: str, url: str) -> list[PageRequest]:
     except ValueError:
         return []
     articles = _articles(text)
-    total = answer.get("total") if isinstance(answer, dict) else None
-    if not articles or not isinstance(total, int | str) or not str(total).isdigit():
+    try:
+        total = int(float(answer.get("total") if isinstance(answer, dict) else ""))
+    except (TypeError, ValueError):
         return []
-    pages = min(math.ceil(int(total) / len(articles)), MAX_API_PAGES)
+    if not articles or total <= len(articles):
+        return []
+    pages = math.ceil(total / len(articles))
+    if pages > MAX_API_PAGES:
+        logger.warning(
+            "gkmlpt list of %d pages: only the first %d read: %s", pages, MAX_API_PAGES, url
+        )
+        pages = MAX_API_PAGES
     parts = urlsplit(url)
     requests = []
     for page in range(2, pages + 1):
