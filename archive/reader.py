@@ -163,7 +163,7 @@ def _date_key(date: str | None) -> str:
 
 # Captures of one file held back while reading on, so the `request` and `conversion` records
 # written after each (a conversion once its page is parsed, a few fetches later) join it.
-LOOKAHEAD = 64
+LOOKAHEAD = 256
 LOOKAHEAD_BYTES = 32 << 20
 
 

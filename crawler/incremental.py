@@ -44,7 +44,11 @@ select p.url, p.etag, p.last_modified, p.payload_digest, p.fetched_at, p.content
                  union select url from attachments) as document,
        p.url in (select url from attachments where interrupted is not null) as retry,
        p.crawl_id in (select id from crawls where ended is null and id != :this_run)
-         as unfinished
+         as unfinished,
+       p.url in (select r.url from reports r
+                 where not exists (select 1 from report_cells c where c.report_id = r.id)
+                   and not exists (select 1 from attachments a where a.report_url = r.url))
+         as unparsed
 from pages p
 where p.status in (200, 304) and p.payload_digest is not null
 """
@@ -67,6 +71,9 @@ class Known:
     retry: bool = False  # an attachment whose conversion was cut short: fetched whole again
     ours: bool = True  # from this data folder's database, not the workers' shared history
     unfinished: bool = False  # fetched by a run that was killed: maybe never followed
+    # A report page that gave no cells and no file: fetched whole when due, not conditionally,
+    # so it is parsed again (its tables may be in a file a browser shows, or a parser reads now)
+    unparsed: bool = False
 
 
 def load_known(
@@ -79,7 +86,7 @@ def load_known(
         return {}, {}
     db = open_db(db_path)
     try:
-        flags = ("document", "retry", "unfinished")
+        flags = ("document", "retry", "unfinished", "unparsed")
         known = {
             row["url"]: Known(**{**row, **{flag: bool(row[flag]) for flag in flags}})
             for row in db.query(KNOWN_SQL, {"this_run": this_run or 0})
@@ -262,12 +269,15 @@ class IncrementalMiddleware:
     def may_ask_conditionally(self, request: Request, known: Known) -> bool:
         """Documents; a list page when its stored copy can stand in for a 304.
 
-        Never a page for the browser (a report page shown for its files too: a browser shown a
-        304 renders nothing), robots.txt (Scrapy would read a 304's empty body as "allow
-        everything"), or a list page asked for again because its stored copy was unreadable.
+        Never a report page that gave no cells and no file, a page for the browser (a report
+        page shown for its files too: a browser shown a 304 renders nothing), robots.txt
+        (Scrapy would read a 304's empty body as "allow everything"), or a list page asked for
+        again because its stored copy was unreadable.
         """
         if request.meta.get("playwright") or request.meta.get("unconditional"):
             return False
+        if known.unparsed:
+            return False  # a 304 would leave it unparsed for good
         if known.document:
             return True
         if urlsplit(request.url).path == "/robots.txt":

@@ -474,3 +474,24 @@ def test_the_browser_keeps_to_the_per_host_limit(tmp_path: Path):
     assert all(len(requests_for(portals, path)) == 1 for path in scripts)
     assert portals.servers["scripted"].max_in_flight == 2
     assert sqlite_utils.Database(tmp_path / "nianbao.db")["reports"].count == 5
+
+
+def test_a_report_page_left_without_its_tables_is_fetched_whole_when_due(tmp_path: Path):
+    """Crawled once with no browser, the report page whose PDF a script links has no tables.
+    When its refresh period is over it is fetched whole, not conditionally (a 304 would leave
+    it so for good): rendered now, its PDF is found and the report gets its cells."""
+    with SamplePortals(scripted=True) as portals:
+        url = portals.urls["scripted"]
+        off = ("-s", "NIANBAO_BROWSER=off")
+        first = nianbao("crawl", url, "--data", str(tmp_path), *FAST, *off)
+        assert " unparsed=1 " in first.stdout, first.stdout
+        second = nianbao("crawl", url, "--data", str(tmp_path), *FAST, "--refresh-days", "0")
+        (attachment,) = [a for a in portals.expected["attachments"] if a["site"] == "scripted"]
+    assert second.returncode == 0, second.stdout + second.stderr[-3000:]
+    asked = requests_for(portals, attachment["report_path"])
+    assert len(asked) == 3  # first crawl; then whole, and again in the browser
+    assert "If-None-Match" not in asked[1].headers and asked[1].status == 200
+    db = sqlite_utils.Database(tmp_path / "nianbao.db")
+    (report,) = db.query("select * from reports where url = ?", [attachment["url"]])
+    assert db["report_cells"].count_where("report_id = ?", [report["id"]]) > 100
+    assert " unparsed=0 " in second.stdout, second.stdout
