@@ -64,25 +64,26 @@ class ArchivedRecord:
 
 def read_record(path: Path, offset: int) -> ArchivedRecord | None:
     """The response or revisit record at `offset` of `path`, or None if there is none."""
-    with path.open("rb") as fh:
-        fh.seek(offset)
-        for record in ArchiveIterator(fh, check_digests=False):
-            item = _convert(record, path.name, offset)
-            if item is None or item[0] != "capture":
-                return None
-            item[1].path = path
-            return item[1]
-    return None
+    kind, value = _item_at(path, offset)
+    if kind != "capture":
+        return None
+    value.path = path
+    return value
 
 
 def read_conversion(path: Path, offset: int) -> dict[str, str] | None:
     """The conversion record at `offset` of `path` (content_type, text, converter), or None."""
+    kind, value = _item_at(path, offset)
+    return value[1] if kind == "conversion" else None
+
+
+def _item_at(path: Path, offset: int) -> tuple[str | None, Any]:
+    """The `_convert` item of the record at `offset` of `path` ((None, None) if none)."""
     with path.open("rb") as fh:
         fh.seek(offset)
         for record in ArchiveIterator(fh, check_digests=False):
-            item = _convert(record, path.name, offset)
-            return item[1][1] if item is not None and item[0] == "conversion" else None
-    return None
+            return _convert(record, path.name, offset) or (None, None)
+    return None, None
 
 
 def iter_captures(

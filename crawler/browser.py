@@ -236,7 +236,6 @@ class HostSlots:
     def __init__(self, limit: int = BROWSER_PER_HOST) -> None:
         self.limit = limit
         self.semaphores: dict[str, asyncio.Semaphore] = {}
-        self.waited_out = 0
 
     def of(self, url: str) -> asyncio.Semaphore:
         host = urlsplit(url).netloc.lower()
@@ -249,7 +248,6 @@ class HostSlots:
         try:
             await asyncio.wait_for(self.of(url).acquire(), SLOT_WAIT)
         except TimeoutError:
-            self.waited_out += 1
             logger.warning("browser request sent without waiting longer for its host: %s", url)
             return False
         return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -21,3 +22,17 @@ class PageRequest:
     method: str = "GET"
     formdata: dict[str, str] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_objects(data: Any) -> list[dict[str, Any]]:
+    """Every JSON object inside `data`, depth first."""
+    out: list[dict[str, Any]] = []
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            out.append(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(reversed(value))
+    return out

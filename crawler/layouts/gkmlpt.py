@@ -20,7 +20,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
-from crawler.layouts.base import Link, PageRequest
+from crawler.layouts.base import Link, PageRequest, json_objects
 
 logger = logging.getLogger(__name__)
 
@@ -130,14 +130,7 @@ def _tree_nodes(html: str) -> list[dict[str, Any]]:
             tree, _ = json.JSONDecoder().raw_decode(html, match.end())
         except ValueError:
             continue
-        stack = [tree]
-        while stack:
-            value = stack.pop()
-            if isinstance(value, dict):
-                nodes.append(value)
-                stack.extend(value.values())
-            elif isinstance(value, list):
-                stack.extend(reversed(value))
+        nodes += json_objects(tree)
     return nodes
 
 
@@ -147,7 +140,7 @@ def is_api_answer(url: str) -> bool:
 
 def answer_links(text: str, url: str) -> list[Link]:
     """The articles of an API answer, each at its `url`, or where the platform puts it by id."""
-    articles = _articles(text)
+    articles = _articles(_answer(text))
     base = _platform_root(url)
     links = []
     for article in articles:
@@ -166,13 +159,10 @@ def answer_pages(text: str, url: str) -> list[PageRequest]:
     query = parse_qs(urlsplit(url).query, keep_blank_values=True)
     if query.get("page", ["1"])[0] != "1":
         return []
+    answer = _answer(text)
+    articles = _articles(answer)
     try:
-        answer = json.loads(text)
-    except ValueError:
-        return []
-    articles = _articles(text)
-    try:
-        total = int(float(answer.get("total") if isinstance(answer, dict) else ""))
+        total = int(float(answer.get("total", "")))
     except (TypeError, ValueError):
         return []
     if not articles or total <= len(articles):
@@ -191,12 +181,17 @@ def answer_pages(text: str, url: str) -> list[PageRequest]:
     return requests
 
 
-def _articles(text: str) -> list[dict[str, Any]]:
+def _answer(text: str) -> dict[str, Any]:
+    """An API answer as an object ({} when it is not one)."""
     try:
         answer = json.loads(text)
     except ValueError:
-        return []
-    articles = answer.get("articles") if isinstance(answer, dict) else None
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _articles(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    articles = answer.get("articles")
     return [a for a in articles if isinstance(a, dict)] if isinstance(articles, list) else []
 
 

@@ -17,12 +17,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector
 
-from crawler.layouts.base import Link, PageRequest
+from crawler.layouts.base import Link, PageRequest, json_objects
 
 # A call that loads data, with its first argument when that is a plain string literal.
 CALL_LITERAL = re.compile(
@@ -272,7 +271,7 @@ def json_links(text: str, url: str) -> list[Link]:
     except ValueError:
         return []
     found: dict[str, Link] = {}
-    for item in _objects(data):
+    for item in json_objects(data):
         title = next((str(item[k]) for k in item if k.lower() in TITLE_KEYS and item[k]), "")
         for key, value in item.items():
             if not isinstance(value, str):
@@ -281,17 +280,3 @@ def json_links(text: str, url: str) -> list[Link]:
                 absolute = urljoin(url, value.strip())
                 found.setdefault(absolute, Link(absolute, title))
     return list(found.values())
-
-
-def _objects(data: Any) -> list[dict[str, Any]]:
-    """Every JSON object inside `data`, depth first."""
-    out: list[dict[str, Any]] = []
-    stack = [data]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            out.append(value)
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(reversed(value))
-    return out
