@@ -41,7 +41,7 @@ from crawler.layouts import page_links
 from crawler.process import outcome_keys, page_row, parser_fingerprint, process_capture
 from crawler.progress import progress_text
 from crawler.run import DataPaths, Summary, data_lock, drop_inherited_locks
-from crawler.scope import canonical_url, is_attachment
+from crawler.scope import canonical_url, is_attachment, may_link_attachments
 from crawler.store import Rows, held_files, mark_replayed, now_iso, open_db, save_rows
 
 logger = logging.getLogger(__name__)
@@ -145,6 +145,8 @@ def _header(headers: Iterable[tuple[str, str]], name: str) -> str | None:
 def attachment_links(capture: Capture) -> dict[str, str]:
     """{attachment URL: report page URL} for the attachments a report page links to."""
     html, _ = decode_html(capture.body, capture.content_type)
+    if not may_link_attachments(html):
+        return {}
     links = (canonical_url(link.url) for link in page_links(html, capture.url))
     return {url: capture.url for url in links if is_attachment(url)}
 

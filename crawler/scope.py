@@ -123,6 +123,15 @@ def _compact(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split())
 
 
+# Any link `is_attachment` accepts names its file type in the markup (a percent-encoded dot too).
+_NAMES_A_FILE = re.compile(r"\.(?:pdf|docx?|wps|xlsx?|et)\b|%2e", re.IGNORECASE)
+
+
+def may_link_attachments(markup: str) -> bool:
+    """False when markup cannot link an attachment: a cheap test that saves parsing its links."""
+    return _NAMES_A_FILE.search(markup) is not None
+
+
 def is_attachment(url: str) -> str | None:
     """The attachment type of a link (pdf, doc, docx, wps, xls, xlsx), else None."""
     match = ATTACHMENT.search(url)

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from scrapy.http import HtmlResponse, Request
 
 from crawler.sample_portals import build_sites
-from crawler.scope import attachment_in_scope, in_scope, is_report_title, link_score
+from crawler.scope import (
+    attachment_in_scope,
+    in_scope,
+    is_attachment,
+    is_report_title,
+    link_score,
+    may_link_attachments,
+)
 from spiders.portals import PortalSpider
 
 REPORTS = [
@@ -179,3 +188,42 @@ def test_an_attachment_request_names_its_report_page_even_from_https_to_http():
     response = _response(page, REPORT_PAGE.replace(OSS, plain))
     (attachment,) = [r for r in spider.parse(response) if isinstance(r, Request) and r.url == plain]
     assert attachment.headers.get("Referer") == page.encode()
+
+
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        ('<a href="/module/download/downfile.jsp?filename=2024.PDF">附件</a>', True),
+        ("<a href='/att/2024年报.docx'>附件</a>", True),
+        ('<a href="/files/%E5%B9%B4%E6%8A%A5%2Epdf">附件</a>', True),
+        ('<a href="/art/2024/3/1/art_1_2.html">2024年报</a><script src="/a.js"></script>', False),
+    ],
+)
+def test_may_link_attachments_is_a_safe_shortcut(markup: str, expected: bool) -> None:
+    assert may_link_attachments(markup) is expected
+
+
+def test_every_attachment_link_of_the_sample_portals_passes_the_shortcut() -> None:
+    """The replay skips parsing a report page's links when the shortcut says no file: it must
+    never say so of a page that links one."""
+    from crawler.extract import decode_html
+    from crawler.layouts import page_links
+
+    checked = 0
+    for site in [*build_sites().sites.values(), *build_sites(scripted=True).sites.values()]:
+        for path, page in site.pages.items():
+            content_type = dict(page.headers).get("Content-Type", "")
+            if "html" not in content_type:
+                continue
+            markup, _ = decode_html(page.body, content_type)
+            links = [link.url for link in page_links(markup, f"http://portal.gov.cn{path}")]
+            if any(is_attachment(url) for url in links):
+                checked += 1
+                assert may_link_attachments(markup), (site.name, path)
+    for saved in sorted((Path(__file__).parent / "pages").glob("*.html")):
+        markup, _ = decode_html(saved.read_bytes(), "text/html")
+        links = [link.url for link in page_links(markup, "http://www.gov.cn/a/b.html")]
+        if any(is_attachment(url) for url in links):
+            checked += 1
+            assert may_link_attachments(markup), saved.name
+    assert checked >= 2  # the PDF and DOCX report pages
