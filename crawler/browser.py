@@ -353,8 +353,9 @@ def browser_archive_meta(crawler: Crawler, url: str, method: str) -> dict[str, A
     return meta
 
 
-async def hand_to_archive(crawler: Crawler, pw_response: Any, spider: Any) -> None:
-    """One network response of the browser → the `browser_response` signal."""
+async def hand_to_archive(crawler: Crawler, pw_response: Any, spider: Any) -> Response | None:
+    """One network response of the browser → the `browser_response` signal; the response as
+    archived (None when the browser kept no body to archive)."""
     stats = crawler.stats
     try:
         status = pw_response.status
@@ -365,7 +366,7 @@ async def hand_to_archive(crawler: Crawler, pw_response: Any, spider: Any) -> No
     except Exception as exc:  # the page went away first, a body the browser did not keep
         stats.inc_value("nianbao/browser/unarchived")
         logger.warning("browser response not archived: %s (%s)", pw_response.url, exc)
-        return
+        return None
     request = Request(
         pw_response.url,
         method=pw_request.method,
@@ -387,6 +388,7 @@ async def hand_to_archive(crawler: Crawler, pw_response: Any, spider: Any) -> No
     crawler.signals.send_catch_log(
         browser_response, response=response, request=request, spider=spider
     )
+    return response
 
 
 def _pairs(headers: dict[str, str], skip: set[str] | None = None) -> list[tuple[str, str]]:

@@ -159,8 +159,41 @@ class PortalBase(scrapy.Spider):
         ]
 
     async def archive_browser_response(self, response: Any) -> None:
-        """scrapy-playwright page event handler: archive what the browser received."""
-        await hand_to_archive(self.crawler, response, self)
+        """scrapy-playwright page event handler: archive what the browser received, and page
+        through the JSON lists its scripts asked for."""
+        archived = await hand_to_archive(self.crawler, response, self)
+        if archived is not None:
+            for request in self.answer_pages(archived):
+                self.crawler.engine.crawl(request)
+
+    def answer_pages(self, response: Response) -> list[scrapy.Request]:
+        """The other pages of a JSON list a rendered page's script asked for one page of.
+
+        A script-built list often shows its first page and waits for a click on its pager for
+        the next; the browser sees the address the script put together (`?pageNo=1&…`), and
+        Scrapy asks for the other pages at that address itself.
+        """
+        if response.status != 200 or response.request.method != "GET":
+            return []
+        if not isinstance(response, TextResponse):
+            return []
+        if response.text.lstrip()[:1] not in ("{", "["):
+            return []
+        portal = next((s["url"] for s in self.sites if in_scope(response.url, s["url"])), None)
+        if portal is None:
+            return []
+        pages = [
+            page
+            for page in scripted.json_pages(response.text, response.url)
+            if in_scope(page.url, portal)
+        ]
+        if pages:
+            self.crawler.stats.inc_value("nianbao/browser/json_lists")
+        meta = {"portal": portal, "link_text": ""}
+        return [
+            scrapy.Request(p.url, callback=self.parse, errback=self.failed, meta=meta, priority=80)
+            for p in pages
+        ]
 
     def parse_attachment(self, response: Response) -> Iterator[Any]:
         """Archive an attachment; a link that only looked like one (`附件` on a page) is a page."""

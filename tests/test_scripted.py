@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from crawler.layouts.scripted import data_apis, needs_browser
+from crawler.layouts.scripted import MAX_JSON_PAGES, data_apis, json_pages, needs_browser
 
 PAGE = "http://gov.example/xxgk/nb/index.html"
 SHELL = "<ul id='nb-list' class='list'></ul>"
@@ -84,3 +86,64 @@ def test_a_list_holding_only_a_placeholder_counts_as_empty(box):
 def test_a_list_with_its_links_needs_no_browser():
     box = "<ul id='nb-list'><li><a href='/nb/2023.html'>2023年年报</a></li></ul>"
     assert not needs_browser(page(f"{BUILT} fetch(u).then(render);", box), PAGE)
+
+
+# ----- paging through a JSON list API ---------------------------------------------------------
+
+API = "http://www.example.gov.cn/api/list"
+
+
+def answer(items: int, **envelope: object) -> str:
+    """A list answer holding `items` report links, with paging fields in its envelope."""
+    links = [{"title": f"2020年报{n}", "url": f"/nb/{n}.html", "count": 9999} for n in range(items)]
+    return json.dumps({"code": 0, "data": {**envelope, "list": links}})
+
+
+def asked(pages: list) -> list[str]:
+    return [page.url.removeprefix(API) for page in pages]
+
+
+def test_every_page_is_asked_for_when_the_answer_gives_the_total():
+    text = answer(10, total=25)
+    assert asked(json_pages(text, f"{API}?col=3&pageNo=1&pageSize=10")) == [
+        "?col=3&pageNo=2&pageSize=10",
+        "?col=3&pageNo=3&pageSize=10",
+    ]
+
+
+def test_a_page_count_and_a_page_size_in_the_answer_are_read_too():
+    assert asked(json_pages(answer(2, totalPage="3"), f"{API}?page=1")) == ["?page=2", "?page=3"]
+    text = json.dumps({"rows": [{"title": "a", "url": "/a.html"}], "total": 3, "pageSize": 2})
+    assert asked(json_pages(text, f"{API}?curPage=1")) == ["?curPage=2"]
+    assert json_pages(text, f"{API}?curPage=2") == []  # the last page asks for no earlier one
+
+
+def test_zero_based_pages_start_at_zero():
+    assert asked(json_pages(answer(5, total=12), f"{API}?pageIndex=0&size=5")) == [
+        "?pageIndex=1&size=5",
+        "?pageIndex=2&size=5",
+    ]
+
+
+def test_without_a_total_only_a_full_page_asks_for_the_next():
+    assert asked(json_pages(answer(10), f"{API}?pageNo=4&pageSize=10")) == ["?pageNo=5&pageSize=10"]
+    assert json_pages(answer(7), f"{API}?pageNo=4&pageSize=10") == []  # the last page
+    assert json_pages(answer(10), f"{API}?pageNo=4") == []  # no size: nothing to judge by
+
+
+def test_an_item_count_is_not_the_total():
+    """Each item's `count` (of visits) is 9999: only the envelope's fields page the list."""
+    assert asked(json_pages(answer(10), f"{API}?pageNo=1&pageSize=10")) == ["?pageNo=2&pageSize=10"]
+
+
+def test_no_page_parameter_no_links_or_no_json_no_paging():
+    assert json_pages(answer(10, total=100), f"{API}?col=3") == []
+    assert json_pages(json.dumps({"total": 100, "data": []}), f"{API}?page=1") == []
+    assert json_pages("<html></html>", f"{API}?page=1") == []
+    assert json_pages(answer(2, total=100, pageSize=True), f"{API}?page=1") == []
+
+
+def test_a_long_list_is_capped():
+    pages = json_pages(answer(10, total=10_000), f"{API}?pageNo=1&pageSize=10")
+    assert len(pages) == MAX_JSON_PAGES - 1
+    assert pages[-1].url.endswith(f"pageNo={MAX_JSON_PAGES}&pageSize=10")

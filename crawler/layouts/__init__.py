@@ -72,8 +72,10 @@ def page_links(html: str, url: str) -> list[Link]:
 def further_pages(html: str, url: str) -> list[PageRequest]:
     """Every other page of the list this page belongs to, whatever the CMS pages it with."""
     if html.lstrip()[:1] in ("{", "["):
-        # a JSON answer: its links are in page_links, its other pages only the platform tells
-        return gkmlpt.answer_pages(html, url) if gkmlpt.is_api_answer(url) else []
+        # a JSON answer: its links are in page_links; its other pages by its page parameter
+        if gkmlpt.is_api_answer(url):
+            return gkmlpt.answer_pages(html, url)
+        return scripted.json_pages(html, url)
     pages = generic.next_pages(html, url)
     if "jpage" in html or "<nextgroup>" in html:
         pages += hanweb.paging_requests(html, url)

@@ -15,9 +15,11 @@ keeps a page out of the browser.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from typing import Any
+from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 from parsel import Selector
 
@@ -280,3 +282,121 @@ def json_links(text: str, url: str) -> list[Link]:
                 absolute = urljoin(url, value.strip())
                 found.setdefault(absolute, Link(absolute, title))
     return list(found.values())
+
+
+# A JSON list API's paging: the page it was asked for (a query parameter), and how many pages
+# there are (from the answer: a page count, or a total over the page size).
+PAGE_PARAMETERS = (
+    "page",
+    "pageno",
+    "pageindex",
+    "pagenum",
+    "pagenumber",
+    "curpage",
+    "currpage",
+    "currentpage",
+    "current",
+    "pn",
+)
+SIZE_PARAMETERS = ("pagesize", "size", "rows", "limit", "perpage", "numperpage", "ps")
+PAGE_COUNT_KEYS = ("totalpage", "totalpages", "pagecount", "pages", "pagetotal", "totalpagenum")
+TOTAL_KEYS = (
+    "total",
+    "totalcount",
+    "totalrecord",
+    "totalrecords",
+    "totalnum",
+    "totalsize",
+    "totalelements",
+    "totalrow",
+    "totalrows",
+    "recordcount",
+    "count",
+)
+MAX_JSON_PAGES = 50  # pages of one list API asked for; a yearly-report list is far shorter
+
+
+def json_pages(text: str, url: str) -> list[PageRequest]:
+    """The pages after this one of a JSON list answer asked for with a page number (`?pageNo=1`).
+
+    All of them when the answer says how many there are (`totalPage`, or `total` and the page
+    size); only the next one when it does not but came back full (as many links as the
+    `pageSize` asked for). Nothing for an answer that lists no document: a JSON answer that is
+    not a list is never paged through. Only later pages: the first answer seen is the first
+    page, and a later page asking for the earlier ones again would fetch what a browser (whose
+    requests Scrapy's duplicate filter never sees) fetched already.
+    """
+    page = _page_parameter(url)
+    if page is None:
+        return []
+    name, current = page
+    links = json_links(text, url)
+    if not links:
+        return []
+    data = json.loads(text)  # json_links parsed it already
+    size = _page_size(data, url)
+    count = _page_count(data, size)
+    first = 0 if current == 0 else 1
+    if count is not None:
+        wanted = range(first, first + min(count, MAX_JSON_PAGES))
+    elif size and len(links) >= size:
+        wanted = range(current + 1, current + 2)
+    else:
+        return []
+    return [PageRequest(_with_page(url, name, n)) for n in wanted if n > current]
+
+
+def _page_parameter(url: str) -> tuple[str, int] | None:
+    """(name, value) of the page-number parameter of a URL's query, if it has one."""
+    for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+        if name.lower() in PAGE_PARAMETERS and value.isdigit():
+            return name, int(value)
+    return None
+
+
+def _page_size(data: Any, url: str) -> int | None:
+    for name, value in parse_qsl(urlsplit(url).query):
+        if name.lower() in SIZE_PARAMETERS and value.isdigit() and int(value) > 0:
+            return int(value)
+    return _paging_number(data, SIZE_PARAMETERS)
+
+
+def _page_count(data: Any, size: int | None) -> int | None:
+    pages = _paging_number(data, PAGE_COUNT_KEYS)
+    if pages is not None:
+        return pages
+    total = _paging_number(data, TOTAL_KEYS)
+    if total is not None and size:
+        return math.ceil(total / size)
+    return None
+
+
+def _paging_number(data: Any, keys: tuple[str, ...]) -> int | None:
+    """A positive whole number under one of `keys` in the answer's envelope: its objects
+    outside any list (an item's `count` of visits is not the list's total)."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if not isinstance(value, dict):
+            continue
+        for key, item in value.items():
+            if key.lower() in keys and _whole(item):
+                return int(item)
+        stack.extend(v for v in value.values() if isinstance(v, dict))
+    return None
+
+
+def _whole(value: Any) -> bool:
+    """A positive whole number, as a number or as digits in a string."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return value > 0 and float(value).is_integer()
+    return isinstance(value, str) and value.isdigit() and int(value) > 0
+
+
+def _with_page(url: str, name: str, number: int) -> str:
+    """`url` with its page parameter set to `number`, the rest of the query as it was."""
+    parts = urlsplit(url)
+    query = re.sub(rf"(^|&){re.escape(name)}=\d+", rf"\g<1>{name}={number}", parts.query, count=1)
+    return urlunsplit(parts._replace(query=query))

@@ -695,9 +695,21 @@ LIST_SCRIPT = """
         a.href = item.url; a.textContent = item.title;
         li.appendChild(a); list.appendChild(li);
       });
-      if (data.next) { load(data.next); } else { list.setAttribute('data-loaded', 'yes'); }
+      pager(data.page, data.totalPage);
     };
     xhr.send();
+  }
+  // Further pages wait for a click on the pager: a browser that does not click sees page 1.
+  function pager(current, total) {
+    var box = document.getElementById('nb-pager');
+    box.innerHTML = '';
+    for (var n = 1; n <= total; n++) {
+      var button = document.createElement('button');
+      button.textContent = n; button.disabled = n === current;
+      button.onclick = (function (n) { return function () { list.innerHTML = ''; load(n); }; })(n);
+      box.appendChild(button);
+    }
+    list.setAttribute('data-loaded', 'yes');
   }
   load(1);
 })();
@@ -707,8 +719,10 @@ LIST_SCRIPT = """
 def build_scripted(portals: Portals) -> Site:
     """An in-house portal whose report lists are built by JavaScript from JSON.
 
-    One list hides its API inside a script (only a browser finds the reports); the other calls
-    `fetch('/api/nb/archive.json')` with the address in plain sight (Scrapy fetches the JSON).
+    One list hides its API inside a script and shows one page at a time (only a browser finds
+    the address; Scrapy asks for the page its pager waits to be clicked for); one calls
+    `fetch('/api/nb/archive.json')` with the address in plain sight (Scrapy fetches the JSON);
+    one names a paged API in plain sight (`?pageNo=1&pageSize=1`, its answer gives the total).
     """
     site = Site("scripted")
     site.html(
@@ -720,14 +734,15 @@ def build_scripted(portals: Portals) -> Site:
                     ("/xxgk/ndbg/index.html", "政府信息公开年报"),
                     ("/xxgk/wqnb/", "往年年报"),
                     ("/xxgk/qtnb/", "其他年报"),
+                    ("/xxgk/bmnb/", "部门年报"),
                 ]
             ),
         ),
     )
     shell = page(
         "政府信息公开年报",
-        "<div class='list-box'><ul id='nb-list' class='list'></ul></div>"
-        "<script src='/js/nblist.js'></script>",
+        "<div class='list-box'><ul id='nb-list' class='list'></ul><div id='nb-pager'></div>"
+        "</div><script src='/js/nblist.js'></script>",
     )
     site.html("/xxgk/ndbg/index.html", shell)
     site.pages["/js/nblist.js"] = Page(
@@ -741,7 +756,8 @@ def build_scripted(portals: Portals) -> Site:
     for n, items in enumerate(api_pages, start=1):
         answer = {
             "items": [{"title": r.title, "url": r.path} for r in items],
-            "next": n + 1 if n < len(api_pages) else None,
+            "page": n,
+            "totalPage": len(api_pages),
         }
         site.pages[f"/api/nb/list?page={n}"] = Page(
             json.dumps(answer, ensure_ascii=False).encode(),
@@ -769,16 +785,49 @@ def build_scripted(portals: Portals) -> Site:
         200,
         [("Content-Type", "application/json")],
     )
-    for spec in [*specs, older]:
+    departments = add_paged_api(site)
+    for spec in [*specs, older, *departments]:
         site.html(
             spec.path,
             inhouse_article(
                 spec.title, report_body(spec, Style(seed=spec.year)), f"{spec.year + 1}-01-20"
             ),
         )
-    portals.reports += [*specs, older]
+    portals.reports += [*specs, older, *departments]
     add_appendix_by_script(site, portals)
     return site
+
+
+def add_paged_api(site: Site) -> list[ReportSpec]:
+    """A list whose script names its paged JSON API in plain sight, one report a page: the
+    second is found only by paging through the API (its answer gives the total)."""
+    reports = [
+        generated_spec("scripted", f"/xxgk/bmnb/2024/{slug}2023.html", organization, 2023, seed)
+        for slug, organization, seed in (("jyj", "示例市教育局", 601), ("czj", "示例市财政局", 602))
+    ]
+    site.html(
+        "/xxgk/bmnb/",
+        page(
+            "部门年报",
+            "<ul id='dept-list' class='list'></ul><script>"
+            "fetch('/api/nb/dept?pageNo=1&pageSize=1').then(function (r) { return r.json(); })"
+            ".then(function (d) { d.data.list.forEach(function (x) {"
+            "document.getElementById('dept-list').insertAdjacentHTML('beforeend',"
+            " '<li><a href=\"' + x.url + '\">' + x.title + '</a></li>'); }); });"
+            "</script>",
+        ),
+    )
+    for number, spec in enumerate(reports, start=1):
+        answer = {
+            "code": 0,
+            "data": {"total": len(reports), "list": [{"title": spec.title, "url": spec.path}]},
+        }
+        site.pages[f"/api/nb/dept?pageNo={number}&pageSize=1"] = Page(
+            json.dumps(answer, ensure_ascii=False).encode(),
+            200,
+            [("Content-Type", "application/json; charset=utf-8")],
+        )
+    return reports
 
 
 APPENDIX_SCRIPT = """
