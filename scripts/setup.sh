@@ -5,8 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # chromium: JS-built lists; redis-server: distributed crawls; LibreOffice: DOC/WPS/XLS attachments.
-# python3-venv: Debian's python3 makes no venv (with pip) without it.
-apt_packages=(chromium redis-server libreoffice-writer-nogui libreoffice-calc-nogui python3-venv)
+# python3-venv: Debian's python3 makes no venv (with pip) without it. fonts-wqy-zenhei: a CJK
+# font, without which LibreOffice writes Chinese into a PDF as one glyph over and over (the tests
+# make their PDF attachments with it).
+apt_packages=(chromium redis-server libreoffice-writer-nogui libreoffice-calc-nogui python3-venv
+  fonts-wqy-zenhei)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
