@@ -154,6 +154,15 @@ def _without_page(query: str) -> dict[str, str]:
     return {k: v for k, v in parse_qsl(query) if k.lower() not in PAGE_KEYS}
 
 
+def replace_page(url: str, page: int, key: str = "page") -> str:
+    """The URL with its `key=` set to `page`, the rest of the query left as the site wrote it
+    (`path=/`, a twice-encoded `webname`, the order of the fields); added when missing."""
+    pattern = rf"([?&]{re.escape(key)}=)\d*"
+    if re.search(pattern, url):
+        return re.sub(pattern, rf"\g<1>{page}", url, count=1)
+    return with_page(url, page, key)
+
+
 def with_page(url: str, page: int, key: str = "page") -> str:
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))

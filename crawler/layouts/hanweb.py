@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 from crawler.layouts.base import Link, PageRequest
 from crawler.layouts.generic import links as html_links
-from crawler.layouts.generic import with_page
+from crawler.layouts.generic import replace_page
 
 PROXY = "/module/web/jpage/dataproxy.jsp"
 # An article: /art/{YYYY}/{M}/{D}/art_{columnid}_{articleid}.html (month and day not padded)
@@ -170,11 +170,8 @@ def answer_pages(xml: str, url: str) -> list[PageRequest]:
 
 
 def page_url(url: str, page: int) -> str:
-    """The URL with its `page=` set to `page`, the rest of the query left as the site wrote it
-    (`path=/`, a twice-encoded `webname`)."""
-    if re.search(r"[?&]page=\d*", url):
-        return re.sub(r"([?&]page=)\d*", rf"\g<1>{page}", url, count=1)
-    return with_page(url, page)
+    """The URL with its `page=` set to `page`, the rest of the query as the site wrote it."""
+    return replace_page(url, page)
 
 
 def _params(options: str) -> dict[str, str]:

@@ -19,11 +19,12 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from parsel import Selector
 
 from crawler.layouts.base import Link, PageRequest, json_objects
+from crawler.layouts.generic import PAGE_KEYS, replace_page
 
 # A call that loads data, with its first argument when that is a plain string literal.
 CALL_LITERAL = re.compile(
@@ -284,20 +285,8 @@ def json_links(text: str, url: str) -> list[Link]:
     return list(found.values())
 
 
-# A JSON list API's paging: the page it was asked for (a query parameter), and how many pages
-# there are (from the answer: a page count, or a total over the page size).
-PAGE_PARAMETERS = (
-    "page",
-    "pageno",
-    "pageindex",
-    "pagenum",
-    "pagenumber",
-    "curpage",
-    "currpage",
-    "currentpage",
-    "current",
-    "pn",
-)
+# A JSON list API's paging: the page it was asked for (a query parameter, generic.PAGE_KEYS),
+# and how many pages there are (from the answer: a page count, or a total over the page size).
 SIZE_PARAMETERS = ("pagesize", "size", "rows", "limit", "perpage", "numperpage", "ps")
 PAGE_COUNT_KEYS = ("totalpage", "totalpages", "pagecount", "pages", "pagetotal", "totalpagenum")
 TOTAL_KEYS = (
@@ -343,13 +332,13 @@ def json_pages(text: str, url: str) -> list[PageRequest]:
         wanted = range(current + 1, current + 2)
     else:
         return []
-    return [PageRequest(_with_page(url, name, n)) for n in wanted if n > current]
+    return [PageRequest(replace_page(url, n, name)) for n in wanted if n > current]
 
 
 def _page_parameter(url: str) -> tuple[str, int] | None:
     """(name, value) of the page-number parameter of a URL's query, if it has one."""
     for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
-        if name.lower() in PAGE_PARAMETERS and value.isdigit():
+        if name.lower() in PAGE_KEYS and value.isdigit():
             return name, int(value)
     return None
 
@@ -393,10 +382,3 @@ def _whole(value: Any) -> bool:
     if isinstance(value, int | float):
         return value > 0 and float(value).is_integer()
     return isinstance(value, str) and value.isdigit() and int(value) > 0
-
-
-def _with_page(url: str, name: str, number: int) -> str:
-    """`url` with its page parameter set to `number`, the rest of the query as it was."""
-    parts = urlsplit(url)
-    query = re.sub(rf"(^|&){re.escape(name)}=\d+", rf"\g<1>{name}={number}", parts.query, count=1)
-    return urlunsplit(parts._replace(query=query))
