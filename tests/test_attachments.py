@@ -351,6 +351,22 @@ def test_office_files_parse_to_the_numbers_written_in_them(office_files, tables,
     assert "行政复议" in text
 
 
+def test_a_wps_spreadsheet_in_excel_format_is_read_as_xls(office_files, tables) -> None:
+    """WPS's `.et` holding Excel's binary format (an OLE `Workbook` stream) is an XLS; an `.et`
+    of any other make is recorded with an error, not guessed at."""
+    from crawler.extract import attachment_type
+
+    body = office_files["xls"].read_bytes()
+    url = "http://www.example.gov.cn/module/download/downfile.jsp?filename=2024年报.et"
+    kind = attachment_type(url, "application/octet-stream", None, body)
+    assert kind == "xls"
+    report, _text = parse_attachment(body, kind)
+    assert report_cells(report) == truth_cells(tables)
+    assert attachment_type(url, "application/octet-stream", None, b"ET\x00unknown") == "et"
+    with pytest.raises(AttachmentError, match="unsupported attachment type: et"):
+        parse_attachment(b"ET\x00unknown", "et")
+
+
 def test_a_broken_identity_in_a_docx_is_caught(tables) -> None:
     broken = json.loads(json.dumps(tables))
     broken["requests"]["new"]["total"] += 1  # the row no longer adds up
