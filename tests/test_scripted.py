@@ -143,6 +143,14 @@ def test_no_page_parameter_no_links_or_no_json_no_paging():
     assert json_pages(answer(2, total=100, pageSize=True), f"{API}?page=1") == []
 
 
+def test_a_list_that_never_comes_back_short_ends_at_the_cap():
+    """An API that ignores its page number answers every page full: the chain stops."""
+    last = f"{API}?pageNo={MAX_JSON_PAGES}&pageSize=10"
+    assert json_pages(answer(10), last) == []
+    before = f"{API}?pageNo={MAX_JSON_PAGES - 1}&pageSize=10"
+    assert asked(json_pages(answer(10), before)) == [f"?pageNo={MAX_JSON_PAGES}&pageSize=10"]
+
+
 def test_a_long_list_is_capped():
     pages = json_pages(answer(10, total=10_000), f"{API}?pageNo=1&pageSize=10")
     assert len(pages) == MAX_JSON_PAGES - 1

@@ -328,8 +328,8 @@ def json_pages(text: str, url: str) -> list[PageRequest]:
     first = 0 if current == 0 else 1
     if count is not None:
         wanted = range(first, first + min(count, MAX_JSON_PAGES))
-    elif size and len(links) >= size:
-        wanted = range(current + 1, current + 2)
+    elif size and len(links) >= size and current + 1 < first + MAX_JSON_PAGES:
+        wanted = range(current + 1, current + 2)  # an API ignoring its page number ends too
     else:
         return []
     return [PageRequest(replace_page(url, n, name)) for n in wanted if n > current]
