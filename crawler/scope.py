@@ -37,7 +37,8 @@ OTHER_REPORT = re.compile(
     r"审计(?:工作)?报告|审计结果|部门预算|预算公开|预决算|预算执行|预算草案|决算|统计公报"
     r"|统计年报|国民经济|法治政府|政府工作报告"
 )
-ATTACHMENT = re.compile(r"\.(pdf|docx?|wps|xlsx?|et)(?:$|[?#&])", re.IGNORECASE)
+FILE_TYPES = r"pdf|docx?|wps|xlsx?|et"  # the attachment types a link may name
+ATTACHMENT = re.compile(rf"\.({FILE_TYPES})(?:$|[?#&])", re.IGNORECASE)
 
 POSITIVE_TEXT = [
     ("政府信息公开年报", 60),
@@ -124,7 +125,7 @@ def _compact(text: str) -> str:
 
 
 # Any link `is_attachment` accepts names its file type in the markup (a percent-encoded dot too).
-_NAMES_A_FILE = re.compile(r"\.(?:pdf|docx?|wps|xlsx?|et)\b|%2e", re.IGNORECASE)
+_NAMES_A_FILE = re.compile(rf"\.(?:{FILE_TYPES})\b|%2e", re.IGNORECASE)
 
 
 def may_link_attachments(markup: str) -> bool:

@@ -84,6 +84,10 @@ class PortalBase(scrapy.Spider):
 
     def page_request(self, page: PageRequest, response: Response, priority: int) -> scrapy.Request:
         meta = {"portal": response.meta["portal"], "link_text": response.meta.get("link_text")}
+        return self.list_request(page, meta, priority)
+
+    def list_request(self, page: PageRequest, meta: dict, priority: int) -> scrapy.Request:
+        """A further page of a list, as its CMS asks for it (GET, or a paging script's POST)."""
         if page.method == "POST":
             return scrapy.FormRequest(
                 page.url,
@@ -189,11 +193,7 @@ class PortalBase(scrapy.Spider):
         ]
         if pages:
             self.crawler.stats.inc_value("nianbao/browser/json_lists")
-        meta = {"portal": portal, "link_text": ""}
-        return [
-            scrapy.Request(p.url, callback=self.parse, errback=self.failed, meta=meta, priority=80)
-            for p in pages
-        ]
+        return [self.list_request(p, {"portal": portal, "link_text": ""}, 80) for p in pages]
 
     def parse_attachment(self, response: Response) -> Iterator[Any]:
         """Archive an attachment; a link that only looked like one (`附件` on a page) is a page."""

@@ -13,6 +13,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -229,23 +230,25 @@ def test_cdxj_index_is_sorted_and_complete(archived):
     assert {base + "/gzip?x=1", base + "/redirect", base + "/missing"} <= urls
 
 
+def response_record(
+    writer: RotatingWarcWriter, url: str, body: bytes, content_type: str = "text/html"
+) -> Any:
+    """A 200 `response` record of `body` at `url`, made by `writer` (not yet written)."""
+    from io import BytesIO
+
+    from warcio.statusandheaders import StatusAndHeaders
+
+    http = StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
+    return writer.writer.create_warc_record(
+        url, "response", payload=BytesIO(body), length=len(body), http_headers=http
+    )
+
+
 def make_warc(directory: Path, count: int, max_size: int = 10**9) -> RotatingWarcWriter:
     writer = RotatingWarcWriter(directory, "t", max_size, {"software": "test"})
     for i in range(count):
-        from io import BytesIO
-
-        from warcio.statusandheaders import StatusAndHeaders
-
         body = f"<html><title>{i}</title>{random.randbytes(1500).hex()}</html>".encode()
-        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
-        record = writer.writer.create_warc_record(
-            f"http://a.gov.cn/{i}.html",
-            "response",
-            payload=BytesIO(body),
-            length=len(body),
-            http_headers=http,
-        )
-        writer.write(record)
+        writer.write(response_record(writer, f"http://a.gov.cn/{i}.html", body))
     return writer
 
 
@@ -402,10 +405,6 @@ def test_index_is_made_per_warc_and_merged(tmp_path):
 
 def test_folders_written_at_the_same_time_are_read_in_capture_order(tmp_path):
     """Two workers' WARCs overlap in time: records come back merged by date, not file by file."""
-    from io import BytesIO
-
-    from warcio.statusandheaders import StatusAndHeaders
-
     writers = [
         RotatingWarcWriter(tmp_path / name, name, 10**9, {"software": "test"})
         for name in ("worker-b", "worker-a")
@@ -413,13 +412,8 @@ def test_folders_written_at_the_same_time_are_read_in_capture_order(tmp_path):
     written = []
     for i in range(6):
         writer = writers[i % 2]
-        body = f"<html>{i}</html>".encode()
-        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
         url = f"http://a.gov.cn/{i}.html"
-        record = writer.writer.create_warc_record(
-            url, "response", payload=BytesIO(body), length=len(body), http_headers=http
-        )
-        writer.write(record)
+        writer.write(response_record(writer, url, f"<html>{i}</html>".encode()))
         written.append(url)
         time.sleep(0.002)
     for writer in writers:
@@ -467,9 +461,6 @@ def test_a_conversion_written_after_its_response_joins_it_when_read(tmp_path: Pa
     """The crawl writes a page's conversion once it is parsed, a few fetches later: the reader
     joins it to its response within LOOKAHEAD captures; beyond, the response comes without one
     (and is converted again by the replay), and nothing else is lost."""
-    from io import BytesIO
-
-    from warcio.statusandheaders import StatusAndHeaders
 
     from archive import reader
     from archive.records import conversion_record
@@ -478,15 +469,7 @@ def test_a_conversion_written_after_its_response_joins_it_when_read(tmp_path: Pa
     ids = []
     total = reader.LOOKAHEAD + 8
     for i in range(total):
-        body = f"<html>{i}</html>".encode()
-        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
-        record = writer.writer.create_warc_record(
-            f"http://a.gov.cn/{i}.html",
-            "response",
-            payload=BytesIO(body),
-            length=len(body),
-            http_headers=http,
-        )
+        record = response_record(writer, f"http://a.gov.cn/{i}.html", f"<html>{i}</html>".encode())
         writer.write(record)
         ids.append(record.rec_headers.get_header("WARC-Record-ID"))
         if i in (5, total - 1):  # the conversion of record 0 (near), of record 1 (too far)
@@ -527,12 +510,8 @@ def test_a_response_larger_than_the_lookahead_keeps_its_request_record(
     monkeypatch.setattr(reader, "LOOKAHEAD_BYTES", 1000)
     writer = RotatingWarcWriter(tmp_path, "t", 10**9, {"software": "test"})
     for i, size in enumerate((100, 5000, 100)):
-        body = b"x" * size
-        http = StatusAndHeaders("200 OK", [("Content-Type", "application/pdf")], "HTTP/1.1")
         url = f"http://a.gov.cn/{i}.pdf"
-        response = writer.writer.create_warc_record(
-            url, "response", payload=BytesIO(body), length=size, http_headers=http
-        )
+        response = response_record(writer, url, b"x" * size, "application/pdf")
         request_http = StatusAndHeaders(
             f"GET /{i}.pdf HTTP/1.1",
             [("Referer", f"http://a.gov.cn/{i}.html")],

@@ -18,9 +18,10 @@ import logging
 import math
 import re
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from crawler.layouts.base import Link, PageRequest, json_objects
+from crawler.layouts.generic import replace_page
 
 logger = logging.getLogger(__name__)
 
@@ -173,12 +174,7 @@ def answer_pages(text: str, url: str) -> list[PageRequest]:
             "gkmlpt list of %d pages: only the first %d read: %s", pages, MAX_API_PAGES, url
         )
         pages = MAX_API_PAGES
-    parts = urlsplit(url)
-    requests = []
-    for page in range(2, pages + 1):
-        query["page"] = [str(page)]
-        requests.append(PageRequest(parts._replace(query=urlencode(query, doseq=True)).geturl()))
-    return requests
+    return [PageRequest(replace_page(url, page)) for page in range(2, pages + 1)]
 
 
 def _answer(text: str) -> dict[str, Any]:

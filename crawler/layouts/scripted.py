@@ -273,6 +273,10 @@ def json_links(text: str, url: str) -> list[Link]:
         data = json.loads(text)
     except ValueError:
         return []
+    return _document_links(data, url)
+
+
+def _document_links(data: Any, url: str) -> list[Link]:
     found: dict[str, Link] = {}
     for item in json_objects(data):
         title = next((str(item[k]) for k in item if k.lower() in TITLE_KEYS and item[k]), "")
@@ -319,10 +323,13 @@ def json_pages(text: str, url: str) -> list[PageRequest]:
     if page is None:
         return []
     name, current = page
-    links = json_links(text, url)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return []
+    links = _document_links(data, url)
     if not links:
         return []
-    data = json.loads(text)  # json_links parsed it already
     size = _page_size(data, url)
     count = _page_count(data, size)
     first = 0 if current == 0 else 1
