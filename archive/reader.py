@@ -54,6 +54,7 @@ class ArchivedRecord:
     record_id: str
     refers_to: dict[str, Any] = field(default_factory=dict)
     request_headers: list[tuple[str, str]] = field(default_factory=list)
+    method: str = "GET"  # of the request record beside it
     path: Path | None = None  # the file it was read from
     # The `conversion` record archived beside it (content_type, text, converter), if met
     # within LOOKAHEAD captures of it, and where it is in the same file.
@@ -179,7 +180,7 @@ def _iter_file(path: Path, errors: list[ReadError]) -> Iterator[ArchivedRecord]:
                 if record is None:
                     continue
                 if kind == "request" and not record.request_headers:
-                    record.request_headers = value[1]
+                    record.request_headers, record.method = value[1], value[2]
                 elif kind == "conversion":
                     record.conversion, record.conversion_offset = value[1], value[2]
                 continue
@@ -197,7 +198,7 @@ def _iter_file(path: Path, errors: list[ReadError]) -> Iterator[ArchivedRecord]:
 
 
 def _records(fh: IO[bytes], name: str, errors: list[ReadError]) -> Iterator[tuple[str, Any]]:
-    """('capture', ArchivedRecord), ('request', (concurrent_to, headers)) and
+    """('capture', ArchivedRecord), ('request', (concurrent_to, headers, method)) and
     ('conversion', (refers_to, conversion)) items of one file."""
     size = fh.seek(0, 2)
     start = 0
@@ -265,7 +266,8 @@ def _convert(record: Any, name: str, offset: int) -> tuple[str, Any] | None:
     if kind == "request":
         http = record.http_headers
         pairs = list(http.headers) if http is not None else []
-        return "request", (headers.get_header("WARC-Concurrent-To"), pairs)
+        method = (http.protocol or "GET").upper() if http is not None else "GET"
+        return "request", (headers.get_header("WARC-Concurrent-To"), pairs, method)
     if kind == "conversion":
         text = record.content_stream().read().decode("utf-8", errors="replace")
         content_type = (headers.get_header("Content-Type") or "").split(";")[0].strip()

@@ -160,14 +160,16 @@ class BrowserHandler(ScrapyPlaywrightDownloadHandler):
             await super().close()
 
 
-def browser_meta(meta: dict[str, Any]) -> dict[str, Any]:
-    """Meta that sends a request through the browser, archiving its network traffic."""
+def browser_meta(meta: dict[str, Any], turn: bool = False) -> dict[str, Any]:
+    """Meta that sends a request through the browser, archiving its network traffic; `turn`
+    clicks through the list's script pager too (`turn_pages`)."""
     from scrapy_playwright.page import PageMethod
 
+    methods = [PageMethod(settle), *([PageMethod(turn_pages)] if turn else [])]
     return {
         **meta,
         "playwright": True,
-        "playwright_page_methods": [PageMethod(settle)],
+        "playwright_page_methods": methods,
         "playwright_page_event_handlers": {"response": "archive_browser_response"},
         "playwright_page_init_callback": "crawler.browser.guard_page",
     }
@@ -265,6 +267,7 @@ class PageSlots:
         self.held: Counter[str] = Counter()
         self.waiting = 0
         self.delayed = False  # a request of this page had to wait for its turn
+        self.paged_by_scrapy = False  # its list's JSON answer is paged by Scrapy: no clicking
 
     async def take(self, url: str) -> None:
         self.waiting += 1
@@ -320,6 +323,94 @@ async def settle(page: Page) -> None:
         elif loop.time() - quiet_since >= QUIET:
             return
         await asyncio.sleep(0.05)
+
+
+MAX_TURNS = 20  # pages of one list clicked through; a yearly-report list is far shorter
+CLICK_TIMEOUT_MS = 5000
+# The control that shows the next page: labelled so (or the page's number), and run by script:
+# a link to an address is followed by Scrapy, not clicked.
+NEXT_CONTROL = """(number) => {
+  const next = /^(?:下一?页|下页|后一?页|next|›|»|>)$/i;
+  const label = (el) => (el.innerText || el.value || el.title || '').replace(/\\s+/g, '');
+  const byScript = (el) => {
+    const href = (el.getAttribute('href') || '').trim().toLowerCase();
+    return el.hasAttribute('onclick') || !href || href.startsWith('javascript') || href[0] === '#';
+  };
+  const usable = (el) => el.offsetParent !== null && !el.disabled
+    && !/\\bdisabled\\b/i.test(el.className + ' ' + (el.parentElement || el).className);
+  const controls = [...document.querySelectorAll('a, button, input[type=button], [onclick]')]
+    .filter((el) => byScript(el) && usable(el));
+  return controls.find((el) => next.test(label(el)))
+    || controls.find((el) => label(el) === String(number)) || null;
+}"""
+LINKS = "() => Array.from(document.links, (a) => a.href)"
+
+
+async def turn_pages(page: Page) -> list[tuple[str, str]]:
+    """Click through a list's script pager (`javascript:goPage(2)`, a 下一页 button that asks a
+    POST API): the (url, markup) of every page shown, the first included, for their links.
+
+    The browser sees each page only after a click, and the rendered response is the last one
+    shown. Stops at a page with no usable next control, one that shows no link not seen
+    before (a 下一页 that stays enabled on the last page), or MAX_TURNS; never fails the
+    render: what was shown until an error is kept. A list whose JSON answers Scrapy pages
+    itself (`PortalBase.answer_pages`) is not clicked: each page would be fetched twice.
+    """
+    shown: list[tuple[str, str]] = []
+    try:
+        shown.append((page.url, await page.content()))
+        seen = set(await page.evaluate(LINKS))
+        for number in range(2, MAX_TURNS + 2):
+            slots = PAGE_SLOTS.get(page)
+            if slots is not None and slots.paged_by_scrapy:
+                break
+            control = (await page.evaluate_handle(NEXT_CONTROL, number)).as_element()
+            if control is None:
+                break
+            await control.click(timeout=CLICK_TIMEOUT_MS)
+            await quiet(page)
+            links = set(await page.evaluate(LINKS))
+            if links <= seen:
+                break
+            seen |= links
+            shown.append((page.url, await page.content()))
+    except PlaywrightError as exc:
+        logger.warning("stopped turning the pages of %s: %s", page.url, exc)
+    return shown
+
+
+async def quiet(page: Page) -> None:
+    """After a click: the page it loaded (a form's POST, `location.href = …`) or the requests it
+    made (a list's XHR), until nothing of the page is under way for QUIET seconds."""
+    await asyncio.sleep(0.05)  # the click's own requests start
+    await page.wait_for_load_state("load")
+    slots = PAGE_SLOTS.get(page)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_LIMIT
+    quiet_since = loop.time()
+    while loop.time() < deadline and loop.time() - quiet_since < QUIET:
+        if slots is not None and slots.busy():
+            quiet_since = loop.time()
+        await asyncio.sleep(0.05)
+    await page.wait_for_load_state("load")
+
+
+def turned_pages(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """The pages `turn_pages` showed for a rendered response (empty when it did not run)."""
+    for method in meta.get("playwright_page_methods") or ():
+        if getattr(method, "method", None) is turn_pages and method.result:
+            return list(method.result)
+    return []
+
+
+def mark_paged_by_scrapy(pw_response: Any) -> None:
+    """The page that received this JSON answer has its list paged by Scrapy: not clicked."""
+    try:
+        slots = PAGE_SLOTS.get(pw_response.frame.page)
+    except PlaywrightError:
+        return
+    if slots is not None:
+        slots.paged_by_scrapy = True
 
 
 def _unfragmented(url: str) -> str:

@@ -50,7 +50,7 @@ select p.url, p.etag, p.last_modified, p.payload_digest, p.fetched_at, p.content
                    and not exists (select 1 from attachments a where a.report_url = r.url))
          as unparsed
 from pages p
-where p.status in (200, 304) and p.payload_digest is not null
+where p.status in (200, 304) and p.payload_digest is not null and p.method is null
 """
 GONE_SQL = "select url, fetched_at from pages where status in (404, 410)"
 

@@ -32,6 +32,7 @@ class StorePipeline:
         self.require_archive = require_archive  # off only when WARC writing is switched off
         self.crawl_id = crawler.settings.getint("NIANBAO_CRAWL_ID") or None  # its `crawls` row
         self.db = None
+        self.made: set[int] = set()  # reports this run added (outcome_keys)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -71,6 +72,8 @@ class StorePipeline:
             payload_digest=digest,
             extra=revisit_extra(location),
         )
+        if request.method != "GET":
+            capture.extra["method"] = request.method  # a form's answer: not the URL's own page
         save_page(self.db, self.of_this_run(page_row(capture)))
         self.stats.inc_value("nianbao/pages")
 
@@ -99,7 +102,7 @@ class StorePipeline:
             self.stats.inc_value(f"nianbao/errors/process/{type(exc).__name__}")
             logger.exception("could not process %s", item.url)
             raise DropItem(f"processing failed: {item.url}: {exc}") from exc
-        for key in outcome_keys(rows, result):
+        for key in outcome_keys(rows, result, self.made):
             self.stats.inc_value(key)
         self.archive_conversion(item, rows)
         return item

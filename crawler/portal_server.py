@@ -70,7 +70,8 @@ class PortalServer:
         self.server.server_close()
 
     def respond(self, method: str, path: str, body: bytes) -> Page:
-        """The page for a request: a static page, or a Hanweb dataproxy.jsp answer."""
+        """The page for a request: a static page, a posted form's answer, or a Hanweb
+        dataproxy.jsp answer."""
         parts = urlsplit(path)
         if parts.path == "/module/web/jpage/dataproxy.jsp" and method == "POST":
             query = dict(parse_qsl(parts.query))
@@ -79,6 +80,8 @@ class PortalServer:
                 self.site, form, int(query.get("startrecord", 1)), int(query.get("endrecord", 0))
             )
         page = self.site.pages.get(path)
+        if method == "POST":
+            page = self.site.forms.get((parts.path, body.decode("utf-8", "replace")), page)
         if page is None:
             return Page(
                 "<html><body>404 页面不存在</body></html>".encode(),

@@ -113,6 +113,7 @@ def page_row(capture: Capture) -> dict:
         "last_modified": capture.header("Last-Modified"),
         "site": site_of(capture.url),
         "content_date": capture.extra.get("content_date") or capture.fetched_at,
+        "method": capture.extra.get("method"),  # None for GET
     }
 
 
@@ -238,9 +239,15 @@ def attachment_row(capture: Capture, kind: str) -> dict:
     }
 
 
-def outcome_keys(rows: Rows, result: SaveResult) -> list[str]:
-    """The stats keys one processed response adds to a run's summary (crawl and replay alike)."""
+def outcome_keys(rows: Rows, result: SaveResult, made: set[int]) -> list[str]:
+    """The stats keys one processed response adds to a run's summary (crawl and replay alike).
+
+    `made`: the reports this run added, so that one it added and then joined to a report found
+    elsewhere (an article without tables, whose file is that report) is not left counted new.
+    """
     keys = []
+    if result.folded is not None and result.folded in made:
+        keys.append("nianbao/reports_folded")
     if rows.attachment is not None:
         keys.append("nianbao/attachments")
     if rows.report is None:
@@ -248,6 +255,7 @@ def outcome_keys(rows: Rows, result: SaveResult) -> list[str]:
     keys.append("nianbao/reports_found")
     if result.new:
         keys.append("nianbao/reports_new")
+        made.add(result.report_id or 0)
     if result.changed:
         keys.append("nianbao/reports_changed")
     if result.duplicate_of is not None:

@@ -23,9 +23,10 @@ def progress_text(stats: dict[str, Any], elapsed: float) -> str:
     pages = int(stats.get("nianbao/pages", 0))
     rate = pages / elapsed if elapsed > 0 else 0.0
     errors = sum(int(v) for k, v in stats.items() if k.startswith("nianbao/errors/"))
+    new = int(stats.get("nianbao/reports_new", 0)) - int(stats.get("nianbao/reports_folded", 0))
     return (
         f"pages {pages} ({rate:.1f}/s)  reports {int(stats.get('nianbao/reports_found', 0))}"
-        f" (new {int(stats.get('nianbao/reports_new', 0))})  errors {errors}"
+        f" (new {new})  errors {errors}"
     )
 
 

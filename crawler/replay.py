@@ -116,6 +116,8 @@ def capture_of(record: Any, original: Any | None = None, conversion: dict | None
     extra: dict[str, Any] = {"record_type": record.record_type}
     if getattr(record, "browser", False):
         extra["browser"] = True  # fetched while the browser rendered a page: a page row only
+    if getattr(record, "method", "GET") != "GET":
+        extra["method"] = record.method  # a form's answer: not the URL's own page
     refers = getattr(record, "refers_to", None) or {}
     if record.record_type == "revisit":
         extra["content_date"] = refers.get("date") or (original.date if original else None)
@@ -381,6 +383,7 @@ class Replay:
         self.workers = Workers(1)  # in this process, until replay_into gives it worker processes
         self.stats: dict[str, int] = {}
         self.originals = Originals()
+        self.made: set[int] = set()  # reports this replay added (outcome_keys)
         # Attachment URL -> the report page linking it: the fallback when a WARC lost the
         # attachment's request record (and its Referer), so it still joins its article's report.
         self.linked_from: dict[str, str] = {}
@@ -497,7 +500,7 @@ class Replay:
         if where is not None and rows.report is None and rows.attachment is None:
             self.originals.plain.add(where)
         self.inc("nianbao/pages")
-        for key in outcome_keys(rows, result):
+        for key in outcome_keys(rows, result, self.made):
             self.inc(key)
         self.progress()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -57,6 +57,7 @@ PAGE_COLUMNS = {
     "site": str,
     "content_date": str,
     "crawl_id": int,  # the `crawls` row of the run that fetched it (a killed run's: re-checked)
+    "method": str,  # null for GET; POST for a form's answer (a Hanweb dataproxy, a pager's)
 }
 
 
@@ -84,6 +85,7 @@ class SaveResult:
     new: bool = False
     changed: bool = False
     duplicate_of: int | None = None
+    folded: int | None = None  # a report (an article without tables) that joined this one
 
 
 def now_iso() -> str:
@@ -115,6 +117,8 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     db["reports"].create_index(["content_key"], if_not_exists=True)
     if "article_url" not in db["reports"].columns_dict:
         db["reports"].add_column("article_url", str)  # databases made before it
+    if "method" not in db["pages"].columns_dict:
+        db["pages"].add_column("method", str)
     db["reports"].create_index(["article_url"], if_not_exists=True)
     db["report_cells"].create(
         {
@@ -237,7 +241,10 @@ def save_page(db: sqlite_utils.Database, page: dict[str, Any]) -> None:
     """Upsert the latest fetch of a URL.
 
     A revisit (304 or unchanged payload) carries no validators or payload of its own: what it
-    leaves empty keeps the values of the full capture it refers to.
+    leaves empty keeps the values of the full capture it refers to. A form's answer (a POST:
+    a JSP pager's `goPage(2)` posts back to the list's own URL) never takes the place of the
+    URL's own page: that one is what a nightly crawl asks for conditionally, and follows
+    again after a 304.
     """
     if page.get("record_type") == "revisit":
         page = {k: v for k, v in page.items() if v is not None}
@@ -270,6 +277,9 @@ def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
     insert = f"insert into {table} ({names}) values ({marks}) on conflict(url) do update set "
     if "fetched_at" not in columns:
         return insert + ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != "url")
+    # A POST's answer replaces only another POST's (see save_page).
+    only = f" where excluded.method is null or {table}.method is not null"
+    only = only if "method" in columns else ""
     newer = f"excluded.fetched_at >= coalesce({table}.fetched_at, '')"
     newer += " or excluded.fetched_at is null"
     # Only a revisit's empty columns are filled from an older capture: they mean "as the
@@ -281,7 +291,7 @@ def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
         for c in columns
         if c != "url"
     )
-    return insert + updates
+    return insert + updates + only
 
 
 def save_rows(db: sqlite_utils.Database, rows: Rows) -> SaveResult:
@@ -329,6 +339,9 @@ def _save_unseen(db: sqlite_utils.Database, report: dict[str, Any], rows: Rows) 
     if article:
         host = _report_at(db, article)
         if host is not None and not _has_cells(db, host["id"]):
+            same = _same_document(db, report, rows) if rows.cells else None
+            if same is not None and same["id"] != host["id"] and _foldable(db, host):
+                return _fold_into(db, host, same, report, rows)  # found elsewhere before
             return _take_over(db, host, report, rows)  # the attachment holds the report
         if host is not None:
             return _alias_of(db, host, report)  # a copy of the tables its article gave
@@ -337,6 +350,9 @@ def _save_unseen(db: sqlite_utils.Database, report: dict[str, Any], rows: Rows) 
             if rows.cells:
                 return _take_over(db, attached, report, rows)  # as if the article came first
             return _alias_of(db, attached, report)
+        joined = None if rows.cells else _joined_by_attachment(db, report["url"])
+        if joined is not None:
+            return _alias_of(db, joined, report)  # its file is a report found elsewhere
     same = _same_document(db, report, rows)
     if same is not None:
         _sighting(db, same, report, rows)
@@ -411,6 +427,42 @@ def _take_over(
     db["reports"].update(holder["id"], report, alter=True)
     _replace_cells(db, holder["id"], rows)
     return SaveResult(report_id=holder["id"])
+
+
+def _joined_by_attachment(db: sqlite_utils.Database, article_url: str) -> dict[str, Any] | None:
+    """The report an article's attachment, met before the article, joined as a copy of a
+    report stored under another URL (the same report on another portal)."""
+    query = (
+        "select r.* from attachments t join report_aliases a on a.url = t.url "
+        "join reports r on r.id = a.report_id where t.report_url = ? order by r.id"
+    )
+    return next(iter(db.query(query, [article_url])), None)
+
+
+def _foldable(db: sqlite_utils.Database, host: dict[str, Any]) -> bool:
+    """An article saved without tables and with no history: nothing of its own to lose."""
+    return not db["report_versions"].count_where("report_id = ?", [host["id"]])
+
+
+def _fold_into(
+    db: sqlite_utils.Database,
+    host: dict[str, Any],
+    same: dict[str, Any],
+    report: dict[str, Any],
+    rows: Rows,
+) -> SaveResult:
+    """An attachment completing its article (saved without tables) is a report already stored
+    under another URL (the same organization's report on another portal): the article and
+    its URLs join that report, as they would had the attachment been met first. Whichever
+    portal is crawled first, the dataset is the same."""
+    _add_alias(db, host["url"], same["id"], host)
+    db.execute(
+        "update report_aliases set report_id = ? where report_id = ?", [same["id"], host["id"]]
+    )
+    db["report_checks"].delete_where("report_id = ?", [host["id"]])
+    db["reports"].delete(host["id"])
+    _sighting(db, same, report, rows)
+    return replace(_alias_of(db, same, report), folded=host["id"])
 
 
 def _alias_of(

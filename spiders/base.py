@@ -15,7 +15,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.browser import browser_meta, hand_to_archive
+from crawler.browser import browser_meta, hand_to_archive, mark_paged_by_scrapy, turned_pages
 from crawler.capture import capture_from_response
 from crawler.extract import headings, links_to_attachment
 from crawler.layouts import (
@@ -24,6 +24,7 @@ from crawler.layouts import (
     further_pages,
     needs_browser,
     page_links,
+    pages_by_script,
     scripted,
 )
 from crawler.process import capture_attachment_type
@@ -125,10 +126,12 @@ class PortalBase(scrapy.Spider):
         """The same page again through the browser, if its list is built by a script.
 
         Detected on the page (an empty list, a script that fetches data, and not two report
-        links already in the markup), or set per site (the `browser` option of a site list):
-        then every list page of that portal goes through. A report page goes only when it
-        links no file and has an empty attachment box a script fills (Ucap's `tblAppendix`):
-        the browser shows the files, and the rendered page is followed for them, not stored.
+        links already in the markup; or a list of reports whose further pages only a script's
+        pager shows, clicked through in the browser), or set per site (the `browser` option of
+        a site list): then every list page of that portal goes through. A report page goes
+        only when it links no file and has an empty attachment box a script fills (Ucap's
+        `tblAppendix`): the browser shows the files, and the rendered page is followed for
+        them, not stored.
         """
         if response.meta.get("playwright"):
             return []
@@ -138,13 +141,21 @@ class PortalBase(scrapy.Spider):
             if self.attachment_links(links) or not scripted.attachments_by_script(response.text):
                 return []
             return self.browser_request(response, "nianbao/browser/report_pages")
-        forced = response.meta.get("portal") in self.browser_portals
-        if not forced and (lists_reports(links) or not needs_browser(response.text, response.url)):
+        if response.meta.get("portal") in self.browser_portals:
+            return self.browser_request(response, "nianbao/browser/pages", turn=True)
+        if not lists_reports(links):
+            if needs_browser(response.text, response.url):
+                return self.browser_request(response, "nianbao/browser/pages", turn=True)
             return []
-        return self.browser_request(response, "nianbao/browser/pages")
+        if pages_by_script(response.text, response.url):
+            return self.browser_request(response, "nianbao/browser/script_pagers", turn=True)
+        return []
 
-    def browser_request(self, response: TextResponse, counter: str) -> list[scrapy.Request]:
-        """The page for the browser (counted under `counter`), if there is one."""
+    def browser_request(
+        self, response: TextResponse, counter: str, turn: bool = False
+    ) -> list[scrapy.Request]:
+        """The page for the browser (counted under `counter`), if there is one; `turn` clicks
+        through its list's script pager."""
         if not self.settings.getbool("NIANBAO_BROWSER_READY"):
             self.crawler.stats.inc_value("nianbao/errors/browser_unavailable")
             self.logger.warning("page needs a browser, none available: %s", response.url)
@@ -158,7 +169,7 @@ class PortalBase(scrapy.Spider):
                 errback=self.failed,
                 dont_filter=True,
                 priority=90,
-                meta=browser_meta(meta),
+                meta=browser_meta(meta, turn=turn),
             )
         ]
 
@@ -167,7 +178,10 @@ class PortalBase(scrapy.Spider):
         through the JSON lists its scripts asked for."""
         archived = await hand_to_archive(self.crawler, response, self)
         if archived is not None:
-            for request in self.answer_pages(archived):
+            requests = self.answer_pages(archived)
+            if requests:
+                mark_paged_by_scrapy(response)
+            for request in requests:
                 self.crawler.engine.crawl(request)
 
     def answer_pages(self, response: Response) -> list[scrapy.Request]:
@@ -204,12 +218,14 @@ class PortalBase(scrapy.Spider):
         yield capture
 
     def in_scope_links(self, response: TextResponse) -> list[Link]:
-        """The portal's links, and the files a report links on another government host."""
+        """The portal's links, and the files a report links on another government host; of a
+        rendered list, those of every page its script pager showed too."""
         portal = response.meta["portal"]
         seen: set[str] = set()
         found = []
         report_page: bool | None = None  # decided once, only if a file elsewhere is linked
-        for link in page_links(response.text, response.url):
+        shown = [(response.url, response.text), *turned_pages(response.meta)]
+        for link in (link for url, text in shown for link in page_links(text, url)):
             url = canonical_url(link.url)
             if url in seen:
                 continue

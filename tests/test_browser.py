@@ -1,14 +1,17 @@
 """Lists built by JavaScript: the real headless Chromium (Debian's), only where a page needs it.
 
-The `scripted` sample portal has two lists: one whose JSON API is assembled inside a script
-(only a browser finds its three reports) and one that names its API in plain sight (Scrapy
-fetches the JSON itself); and a report page whose tables are in a PDF that only a script links
-(Ucap's empty `相关附件>>` table). The browser's network traffic must be archived as ordinary
-records, so pywb replays the list: the test renders the archived list in Chromium through pywb.
+The `scripted` sample portal has lists whose JSON API is assembled inside a script (only a
+browser finds its three reports), named in plain sight (Scrapy fetches the JSON itself) or
+paged in plain sight; two lists that show their first page in the markup and the next only
+behind a script's pager (a JSP `goPage(2)` form, a drawn 下一页 asking a POST API); and a
+report page whose tables are in a PDF that only a script links (Ucap's empty `相关附件>>`
+table). The browser's network traffic must be archived as ordinary records, so pywb replays
+the list: the test renders the archived list in Chromium through pywb.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -62,8 +65,8 @@ def test_every_report_behind_the_script_is_found(scripted):
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     db = sqlite_utils.Database(data / "nianbao.db")
     expected = site_reports(portals)
-    assert len(expected) == 7
-    assert db["reports"].count == 7
+    assert len(expected) == 13
+    assert db["reports"].count == 13
     for report in expected:
         (row,) = db.query(
             "select * from reports where url = :url or id in "
@@ -134,6 +137,66 @@ def test_the_browser_is_used_only_where_needed(scripted):
         )  # honest in the browser too
 
 
+def test_a_list_paged_only_by_its_script_is_clicked_through(scripted):
+    """Two lists show their first page in the markup and the next only after a click: a JSP
+    pager's `goPage(2)` POSTs a hidden form back to the list (the browser loads the answer),
+    and a pager a script draws asks a POST API (the list changes in place). Each list is
+    rendered once and clicked once; its report behind the click is found (the first test
+    checks its cells), and what the click fetched is archived with the form it sent."""
+    portals, data, result = scripted
+    assert "'nianbao/browser/script_pagers': 2" in result.stderr
+    site = portals.portals.sites["scripted"]
+    assert [e.method for e in requests_for(portals, "/xxgk/sfj/list.do")] == ["GET", "GET", "POST"]
+    (posted,) = [e for e in requests_for(portals, "/xxgk/sfj/list.do") if e.method == "POST"]
+    assert posted.body == b"channelId=12&pageNo=2"
+    assert len(requests_for(portals, "/xxgk/wjw/index.html")) == 2  # plain, then the browser
+    assert sorted(e.body for e in requests_for(portals, "/api/search")) == [
+        b"channelid=1813&page=1",
+        b"channelid=1813&page=2",
+    ]
+    db = sqlite_utils.Database(data / "nianbao.db")
+    for path in ("/xxgk/sfj/2022/nb2021.html", "/xxgk/wjw/202203/t20220301_2021.html"):
+        (row,) = db.query("select * from reports where url = ?", [portals.url("scripted", path)])
+        assert row["year"] == 2021 and row["consistent"] == 1
+    requests = {}
+    for path in sorted((data / "warc").glob("*.warc.gz")):
+        with path.open("rb") as fh:
+            for record in ArchiveIterator(fh):
+                if record.rec_type == "request" and "POST" in record.http_headers.protocol:
+                    uri = record.rec_headers.get_header("WARC-Target-URI")
+                    requests[uri] = record.content_stream().read()
+    assert requests[portals.url("scripted", "/xxgk/sfj/list.do")] == posted.body
+    answer = site.forms[("/api/search", "channelid=1813&page=2")].body
+    responses = [body for kind, uri, body in warc_records(data) if kind == "response"]
+    assert answer in responses
+
+
+def test_a_second_night_asks_for_a_clicked_list_conditionally(scripted, tmp_path: Path):
+    """The page the click posted for is stored beside the list's own page, never in its place:
+    the next night asks for the list with its own validators (a 304), follows its stored copy,
+    and clicks through again; a replay of the archive stores the same page rows."""
+    portals, data, _result = scripted
+    night = tmp_path / "night2"
+    shutil.copytree(data, night)
+    url = portals.url("scripted", "/xxgk/sfj/list.do")
+    first = sqlite_utils.Database(data / "nianbao.db")
+    (own,) = first.query("select * from pages where url = ?", [url])
+    body = portals.portals.sites["scripted"].pages["/xxgk/sfj/list.do"].body
+    assert (own["method"], own["etag"]) == (None, f'"{hashlib.sha1(body).hexdigest()[:16]}"')
+    start = len(portals.log)
+    result = nianbao("crawl", portals.urls["scripted"], "--data", str(night), *FAST)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert " new=0 changed=0 " in result.stdout, result.stdout
+    asked = [(e.method, e.status) for e in portals.log[start:] if e.path == "/xxgk/sfj/list.do"]
+    assert asked == [("GET", 304), ("GET", 200), ("POST", 200)]  # plain, browser, click
+    replayed = nianbao("replay", str(data / "warc"), "--data", str(tmp_path / "r"))
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr[-3000:]
+    (again,) = sqlite_utils.Database(tmp_path / "r" / "nianbao.db").query(
+        "select * from pages where url = ?", [url]
+    )
+    assert (again["method"], again["payload_digest"]) == (None, own["payload_digest"])
+
+
 def warc_records(data: Path) -> list[tuple[str, str, bytes]]:
     out = []
     for path in sorted((data / "warc").glob("*.warc.gz")):
@@ -182,13 +245,15 @@ def test_without_a_browser_the_hidden_list_is_reported(tmp_path: Path):
             "NIANBAO_BROWSER=off",
         )
     assert result.returncode == 1
-    # The hidden list, and the report page whose file only a script links: both said.
-    assert "browser_unavailable=2" in result.stdout and " unparsed=1 " in result.stdout
+    # The hidden list, the two lists behind a script's pager, and the report page whose file
+    # only a script links: each said.
+    assert "browser_unavailable=4" in result.stdout and " unparsed=1 " in result.stdout
     db = sqlite_utils.Database(tmp_path / "nianbao.db")
     years = "select year, (select count(*) from report_cells where report_id = r.id) as cells"
     found = [(r["year"], bool(r["cells"])) for r in db.query(f"{years} from reports r order by 1")]
-    assert found == [(2019, True), (2021, False), (2023, True), (2023, True)]
-    assert not [e for e in portals.log if e.path in ("/js/nblist.js", "/js/appendix.js")]
+    # The first pages of the lists behind a script's pager are in the markup: found.
+    assert found == [(2019, True), (2021, False), *[(2022, True)] * 2, *[(2023, True)] * 4]
+    assert not [e for e in portals.log if e.path.startswith("/js/") or e.method == "POST"]
 
 
 def test_the_browser_obeys_robots_txt_for_what_a_page_loads(tmp_path: Path):
@@ -206,10 +271,13 @@ def test_the_browser_obeys_robots_txt_for_what_a_page_loads(tmp_path: Path):
     assert requests_for(portals, "/js/nblist.js") == []
     assert requests_for(portals, "/api/nb/list?page=1") == []
     assert requests_for(portals, "/js/appendix.js") == []  # the report page's, too
-    assert "'nianbao/browser/robots_forbidden': 2" in result.stderr
+    assert requests_for(portals, "/js/pagebar.js") == []  # and a pager's: no page clicked
+    assert requests_for(portals, "/api/search") == []
+    assert "'nianbao/browser/robots_forbidden': 3" in result.stderr
     db = sqlite_utils.Database(tmp_path / "nianbao.db")
     years = [r["year"] for r in db.query("select year from reports order by 1")]
-    assert years == [2019, 2021, 2023, 2023]
+    # The form pager's script is inline: its second page (2021) is found all the same.
+    assert years == [2019, 2021, 2021, 2022, 2022, 2023, 2023, 2023, 2023]
 
 
 def test_a_site_list_can_send_one_portal_through_the_browser(tmp_path: Path):

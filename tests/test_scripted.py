@@ -1,12 +1,21 @@
-"""Script-built lists: when Scrapy can fetch the data API itself, and when only a browser can."""
+"""Script-built lists: when Scrapy can fetch the data API itself, and when only a browser can
+(a list built in the browser, or one whose further pages only a script's pager shows)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from crawler.layouts.scripted import MAX_JSON_PAGES, data_apis, json_pages, needs_browser
+from crawler.layouts import pages_by_script as layout_pages_by_script
+from crawler.layouts.scripted import (
+    MAX_JSON_PAGES,
+    data_apis,
+    json_pages,
+    needs_browser,
+    pages_by_script,
+)
 
 PAGE = "http://gov.example/xxgk/nb/index.html"
 SHELL = "<ul id='nb-list' class='list'></ul>"
@@ -155,3 +164,63 @@ def test_a_long_list_is_capped():
     pages = json_pages(answer(10, total=10_000), f"{API}?pageNo=1&pageSize=10")
     assert len(pages) == MAX_JSON_PAGES - 1
     assert pages[-1].url.endswith(f"pageNo={MAX_JSON_PAGES}&pageSize=10")
+
+
+# ----- a list whose further pages only a script's pager shows ----------------------------------
+
+REPORTS = (
+    "<ul class='list'><li><a href='/nb/2023.html'>示例市2023年政府信息公开工作年度报告</a></li>"
+    "<li><a href='/nb/2022.html'>示例市2022年政府信息公开工作年度报告</a></li></ul>"
+)
+SCRIPT_PAGERS = [
+    "<div class='pagination'><a href='javascript:goPage(2)'>下一页</a></div>",  # JSP form pager
+    "<div class='pages'><a href='javascript:void(0)' onclick='toPage(2)'> 2 </a></div>",
+    "<div><a href='#' onclick='turnPage(this)'>下页</a></div>",
+    "<div><input type='button' value='下一页' onclick='nextPage()'></div>",
+    "<div><span onclick='gotoPage(5)'>尾页</span></div>",
+    "<div><a href='JavaScript:changePage(1)'>Next</a></div>",
+    # an empty pager box a script fills (Fujian's avalon lists)
+    "<div class='page_base mar_t_base' ms-controller='list_pagebar'></div>"
+    "<script src='/images/model.min.js'></script>",
+    "<div id='pageBar'></div><script>drawPager(12);</script><script src='/js/list.js'></script>",
+]
+
+
+@pytest.mark.parametrize("pager", SCRIPT_PAGERS)
+def test_a_pager_run_by_script_is_seen(pager):
+    html = page("", REPORTS + pager)
+    assert pages_by_script(html)
+    assert layout_pages_by_script(html, PAGE)
+
+
+NO_SCRIPT_PAGERS = [
+    "<div class='page'><a href='index_1.html'>下一页</a></div>",  # Scrapy follows it
+    "<div><a href='javascript:goPage(1)'>上一页</a> <a href='javascript:goPage(1)'>1</a></div>",
+    "<div><a href='javascript:void(0)' onclick='share()'>分享</a></div>",
+    "<div id='page_top'></div><script src='/js/site.js'></script>",  # page furniture
+    "<div class='pagination'></div>",  # an empty pager, and no script to fill it
+    "<div class='pagination'></div><script src='/js/jquery.min.js'></script>",
+]
+
+
+@pytest.mark.parametrize("pager", NO_SCRIPT_PAGERS)
+def test_no_pager_run_by_script(pager):
+    assert not pages_by_script(page("", REPORTS + pager))
+
+
+def test_a_list_paged_from_its_markup_is_not_sent_to_the_browser_for_its_pager():
+    """TRS's createPageHTML and Hanweb's jpage are read by Scrapy, which pages them itself."""
+    pager = "<div><a href='javascript:goPage(2)'>下一页</a></div>"
+    trs = page('createPageHTML(3, 0, "index", "html");', REPORTS + pager)
+    assert pages_by_script(trs) and not layout_pages_by_script(trs, PAGE)
+    hanweb = page("", REPORTS + pager + "<a>Produced By 大汉网络 大汉版通发布系统</a>")
+    assert pages_by_script(hanweb) and not layout_pages_by_script(hanweb, PAGE)
+
+
+def test_no_saved_gov_cn_page_has_a_pager_run_by_script():
+    """The saved article pages (tests/pages) carry share boxes, font buttons and empty boxes by
+    the dozen: none of it is a pager."""
+    saved = sorted((Path(__file__).parent / "pages").glob("*.html"))
+    assert saved
+    for path in saved:
+        assert not pages_by_script(path.read_text(encoding="utf-8", errors="replace")), path.name

@@ -248,6 +248,29 @@ def test_generic_attachment_only_articles_of_two_sites_stay_two_reports(db):
     }
 
 
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+def test_one_report_on_two_portals_is_one_report_whichever_is_met_first(tmp_path, order):
+    """A county's report as a page with tables on one portal, and on another as an article
+    without tables whose PDF holds them: one report, the other URLs its aliases, in any order
+    (an article saved first and completed by its PDF joins the report found elsewhere)."""
+    db = open_db(tmp_path / f"{''.join(map(str, order))}.db")
+    page = make_rows("http://b.gov.cn/t2021.html", value=3)
+    page.report["site"] = "http://b.gov.cn/"
+    pdf = attachment("a.gov.cn", "兰陵县人民政府", 3)
+    pdf.attachment = {"url": pdf.report["url"], "report_url": "http://a.gov.cn/art.html"}
+    captures = [stub_article("a.gov.cn"), pdf, page]
+    for n in order:
+        save_rows(db, captures[n])
+    (holder,) = db.query("select * from reports")
+    urls = {holder["url"], *aliases(db)}
+    assert urls == {"http://a.gov.cn/art.html", "http://a.gov.cn/report.pdf", page.report["url"]}
+    assert set(aliases(db).values()) == {holder["url"]}
+    assert cell_values(db, holder["id"]) == ["3", "3"]
+    assert db["report_checks"].count == 1 and db["report_versions"].count == 0
+    assert [r["rowid"] for r in db.query("select rowid from reports_fts")] == [holder["id"]]
+    db.close()
+
+
 def test_tables_of_no_known_organization_are_one_report_only_when_the_text_is_too(db):
     """Two offices' all-zero tables are alike: without an organization, the text decides."""
     first = make_rows("file:///r/one.txt", value=0, text="甲办公室：本年度无申请。")
@@ -521,3 +544,37 @@ def test_a_revisit_saved_before_its_original_takes_what_it_lacks(tmp_path):
     pages = assert_any_order_as_crawled(tmp_path, nights)[3]
     assert [(p[2], p[3], p[8]) for p in pages] == [(at(2), "text/html; charset=utf-8", None)]
     assert replayed(tmp_path, nights[:2], (1, 0))[3] == replayed(tmp_path, nights[:2], (0, 1))[3]
+
+
+def test_a_forms_answer_never_takes_the_place_of_the_urls_own_page():
+    """A JSP pager posts `pageNo=2` back to the list's URL: the `pages` row stays the GET's
+    (what a nightly crawl asks for with its validators), until a later GET; a URL only ever
+    posted to (Hanweb's dataproxy.jsp) keeps its latest answer."""
+    from crawler.store import save_page
+
+    db = open_db(":memory:")
+    url, proxy = "http://gov.example/list.do", "http://gov.example/dataproxy.jsp?startrecord=1"
+
+    def page(url: str, when: str, etag: str, method: str | None = None) -> dict:
+        return {
+            "url": url,
+            "status": 200,
+            "fetched_at": when,
+            "payload_digest": f"sha1:{etag}",
+            "record_type": "response",
+            "etag": etag,
+            "method": method,
+        }
+
+    def stored(url: str) -> tuple:
+        row = db.execute("select etag, method from pages where url = ?", [url]).fetchone()
+        return tuple(row)
+
+    save_page(db, page(url, "2026-01-01T00:00:01Z", "page1"))
+    save_page(db, page(url, "2026-01-01T00:00:02Z", "page2", "POST"))
+    assert stored(url) == ("page1", None)
+    save_page(db, page(url, "2026-01-02T00:00:01Z", "page1b"))
+    assert stored(url) == ("page1b", None)
+    save_page(db, page(proxy, "2026-01-01T00:00:01Z", "a", "POST"))
+    save_page(db, page(proxy, "2026-01-02T00:00:01Z", "b", "POST"))
+    assert stored(proxy) == ("b", "POST")

@@ -98,6 +98,15 @@ def needs_browser(html: str, url: str) -> bool:
     return scripted.needs_browser(html, url)
 
 
+def pages_by_script(html: str, url: str) -> bool:
+    """Whether only a script's pager shows this list's further pages (`scripted.pages_by_script`):
+    never for a list whose paging is read from the page (Hanweb's jpage, TRS createPageHTML,
+    links to its pages), which Scrapy pages itself."""
+    if hanweb.is_hanweb(html) or further_pages(html, url):
+        return False
+    return scripted.pages_by_script(html)
+
+
 __all__ = [
     "Link",
     "PageRequest",
@@ -110,6 +119,7 @@ __all__ = [
     "is_article_url",
     "needs_browser",
     "page_links",
+    "pages_by_script",
     "scripted",
     "trs",
 ]

@@ -144,6 +144,42 @@ def attachments_by_script(html: str) -> bool:
     return _has_filling_script(html)
 
 
+# A pager a script drives: a control labelled as the next page (or a later page's number)
+# whose link is script (`<a href="javascript:goPage(2)">下一页</a>`, an `onclick`)…
+PAGER_LABEL = re.compile(r"^(?:下一?页|下页|后一?页|尾页|末页|next|›|»|>|\d+)$", re.IGNORECASE)
+SCRIPT_CONTROLS = (
+    "//a[starts-with(translate(normalize-space(@href), 'JAVSCRIPT', 'javscript'), 'javascript:')"
+    " or @onclick] | //button[@onclick] | //input[@onclick] | //span[@onclick] | //li[@onclick]"
+)
+# …or an empty pager box a script fills (Fujian's avalon `div.page_base` beside a static list).
+PAGER_WORDS = {"page", "pages", "pager", "pagebar", "pagination", "paging", "pagenav", "fenye"}
+NOT_PAGER = re.compile(r"top|bottom|head|foot|title|content|wrap|main|body", re.IGNORECASE)
+
+
+def pages_by_script(html: str) -> bool:
+    """Whether the list's further pages are shown only by a script: a pager control that runs
+    script (`javascript:goPage(2)`, an `onclick` on 下一页), or an empty pager box beside a
+    script that fills it (shared/research/cms-layouts.md: the Fujian TRS pages show their first
+    ten reports in the markup, the rest only behind `ms-controller="list_pagebar"`)."""
+    return _script_pager_control(html) or (
+        any(_is_pager_box(a) for a in _blank_containers(html)) and _has_filling_script(html)
+    )
+
+
+def _script_pager_control(html: str) -> bool:
+    for control in Selector(text=html, type="html").xpath(SCRIPT_CONTROLS):
+        label = "".join(control.xpath(".//text() | @value").getall())
+        label = re.sub(r"\s+", "", label)
+        if PAGER_LABEL.match(label) and not (label.isdigit() and int(label) < 2):
+            return True
+    return False
+
+
+def _is_pager_box(attributes: str) -> bool:
+    names = _names(attributes)
+    return bool(_words(names) & PAGER_WORDS) and not NOT_PAGER.search(names)
+
+
 def _has_filling_script(html: str) -> bool:
     """Inline script that loads data, or an external script that is not a known library."""
     sel = Selector(text=html, type="html")
@@ -250,8 +286,12 @@ def _is_list_box(attributes: str) -> bool:
     an external script, and none of them needs a browser to find its links.
     """
     names = _names(attributes)
-    words = {w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", names)}
-    return bool(words & LIST_WORDS) and not WIDGET_WORDS.search(names)
+    return bool(_words(names) & LIST_WORDS) and not WIDGET_WORDS.search(names)
+
+
+def _words(names: str) -> set[str]:
+    """The words of ids and class names: `newsList` → news, list; `page_base` → page, base."""
+    return {w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", names)}
 
 
 def _names(attributes: str) -> str:

@@ -57,6 +57,8 @@ class Site:
     validators: str = "etag"  # "etag" (ETag + Last-Modified), "last-modified" or "none"
     # Hanweb columns: columnid -> list of (path, title, date)
     columns: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    # answers to POSTed forms: (path, urlencoded body) -> page
+    forms: dict[tuple[str, str], Page] = field(default_factory=dict)
 
     def html(
         self,
@@ -735,6 +737,8 @@ def build_scripted(portals: Portals) -> Site:
                     ("/xxgk/wqnb/", "往年年报"),
                     ("/xxgk/qtnb/", "其他年报"),
                     ("/xxgk/bmnb/", "部门年报"),
+                    ("/xxgk/sfj/list.do", "司法局年报"),
+                    ("/xxgk/wjw/index.html", "卫健委年报"),
                 ]
             ),
         ),
@@ -786,14 +790,15 @@ def build_scripted(portals: Portals) -> Site:
         [("Content-Type", "application/json")],
     )
     departments = add_paged_api(site)
-    for spec in [*specs, older, *departments]:
+    paged = add_form_pager(site) + add_script_pager(site)
+    for spec in [*specs, older, *departments, *paged]:
         site.html(
             spec.path,
             inhouse_article(
                 spec.title, report_body(spec, Style(seed=spec.year)), f"{spec.year + 1}-01-20"
             ),
         )
-    portals.reports += [*specs, older, *departments]
+    portals.reports += [*specs, older, *departments, *paged]
     add_appendix_by_script(site, portals)
     return site
 
@@ -823,6 +828,113 @@ def add_paged_api(site: Site) -> list[ReportSpec]:
             "data": {"total": len(reports), "list": [{"title": spec.title, "url": spec.path}]},
         }
         site.pages[f"/api/nb/dept?pageNo={number}&pageSize=1"] = Page(
+            json.dumps(answer, ensure_ascii=False).encode(),
+            200,
+            [("Content-Type", "application/json; charset=utf-8")],
+        )
+    return reports
+
+
+def add_form_pager(site: Site) -> list[ReportSpec]:
+    """A JSP list whose pager only calls `goPage(2)`, which POSTs a hidden form back to the
+    list: its first page is in the markup, its second only behind the click."""
+    reports = [
+        generated_spec("scripted", f"/xxgk/sfj/{y + 1}/nb{y}.html", "示例市司法局", y, 640 + y)
+        for y in (2023, 2022, 2021)
+    ]
+    form = (
+        "<form id='pageForm' method='post' action='list.do'>"
+        "<input type='hidden' name='channelId' value='12'>"
+        "<input type='hidden' name='pageNo' value='1'></form><script>function goPage(n) {"
+        " var f = document.getElementById('pageForm'); f.pageNo.value = n; f.submit(); }</script>"
+    )
+    pagers = [
+        "<div class='pagination'>共3条 第1/2页 <a href='javascript:goPage(2)'>下一页</a>"
+        " <a href='javascript:goPage(2)'>尾页</a></div>",
+        "<div class='pagination'>共3条 第2/2页 <a href='javascript:goPage(1)'>首页</a>"
+        " <a href='javascript:goPage(1)'>上一页</a></div>",
+    ]
+    shown = [reports[:2], reports[2:]]
+    first, second = (
+        page("司法局年报", link_list([(r.path, r.title) for r in items]) + pager + form)
+        for items, pager in zip(shown, pagers, strict=True)
+    )
+    site.html("/xxgk/sfj/list.do", first)
+    site.forms[("/xxgk/sfj/list.do", "channelId=12&pageNo=2")] = Page(
+        second.encode(), 200, [("Content-Type", "text/html; charset=utf-8")]
+    )
+    return reports
+
+
+PAGER_SCRIPT = """
+// The pager is drawn by the script, which asks a POST search API for each page (as Fujian's
+// avalon lists do): the first page's reports are in the markup, the rest only after a click.
+(function () {
+  var list = document.getElementById('static-list');
+  var bar = document.querySelector('.page_base');
+  function ask(page, then) {
+    var xhr = new XMLHttpRequest();
+    xhr.open('POST', '/api/search');
+    xhr.setRequestHeader('Content-Type', 'application/x-www-form-urlencoded');
+    xhr.onload = function () { then(JSON.parse(xhr.responseText)); };
+    xhr.send('channelid=1813&page=' + page);
+  }
+  function draw(page, count) {
+    bar.innerHTML = '<span>第' + page + '/' + count + '页</span>' + (page < count
+      ? '<a href="javascript:;" class="next">下一页</a>'
+      : '<span class="next disabled">下一页</span>');
+    var next = bar.querySelector('a.next');
+    if (next) { next.onclick = function () { ask(page + 1, show); }; }
+  }
+  function show(d) {
+    list.innerHTML = d.list.map(function (x) {
+      return '<dl><dd><a href="' + x.chnldocurl + '">' + x.doctitle + '</a></dd></dl>';
+    }).join('');
+    draw(d.page, d.pageCount);
+  }
+  ask(1, function (d) { draw(d.page, d.pageCount); });
+})();
+"""
+
+
+def add_script_pager(site: Site) -> list[ReportSpec]:
+    """A list showing its first page in the markup beside an empty pager box a script fills
+    (`div.page_base[ms-controller=list_pagebar]`, shared/research/cms-layouts.md): its next
+    page comes from a POST API, only after a click on the drawn 下一页."""
+    reports = [
+        generated_spec(
+            "scripted",
+            f"/xxgk/wjw/{y + 1}03/t{y + 1}0301_{y}.html",
+            "示例市卫生健康委员会",
+            y,
+            660 + y,
+        )
+        for y in (2023, 2022, 2021)
+    ]
+    items = "".join(
+        f"<dl><dd><a href='{r.path}' title='{r.title}'>{r.title}</a></dd>"
+        f"<dd>{r.year + 1}-03-01</dd></dl>"
+        for r in reports[:2]
+    )
+    site.html(
+        "/xxgk/wjw/index.html",
+        page(
+            "卫健委年报",
+            f"<div class='rules_tabs_01' id='static-list'>{items}</div>"
+            "<div class='page_base mar_t_base' ms-controller='list_pagebar'></div>"
+            "<script src='/js/pagebar.js'></script>",
+        ),
+    )
+    site.pages["/js/pagebar.js"] = Page(
+        PAGER_SCRIPT.encode(), 200, [("Content-Type", "application/javascript; charset=utf-8")]
+    )
+    for number, chunk in ((1, reports[:2]), (2, reports[2:])):
+        answer = {
+            "page": number,
+            "pageCount": 2,
+            "list": [{"doctitle": r.title, "chnldocurl": r.path} for r in chunk],
+        }
+        site.forms[("/api/search", f"channelid=1813&page={number}")] = Page(
             json.dumps(answer, ensure_ascii=False).encode(),
             200,
             [("Content-Type", "application/json; charset=utf-8")],
