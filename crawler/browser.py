@@ -310,18 +310,19 @@ async def settle(page: Page) -> None:
     page is waiting or under way for QUIET seconds."""
     await page.wait_for_load_state("networkidle")
     slots = PAGE_SLOTS.get(page)
-    if slots is None:
-        return
+    if slots is not None and slots.delayed:
+        await _until_quiet(slots)
+
+
+async def _until_quiet(slots: PageSlots) -> None:
+    """Until nothing of the page waits for its turn or is under way for QUIET seconds (at most
+    SETTLE_LIMIT)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + SETTLE_LIMIT
-    quiet_since: float | None = None
-    while slots.delayed and loop.time() < deadline:
+    quiet_since = loop.time()
+    while loop.time() < deadline and loop.time() - quiet_since < QUIET:
         if slots.busy():
-            quiet_since = None
-        elif quiet_since is None:
             quiet_since = loop.time()
-        elif loop.time() - quiet_since >= QUIET:
-            return
         await asyncio.sleep(0.05)
 
 
@@ -385,13 +386,8 @@ async def quiet(page: Page) -> None:
     await asyncio.sleep(0.05)  # the click's own requests start
     await page.wait_for_load_state("load")
     slots = PAGE_SLOTS.get(page)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + SETTLE_LIMIT
-    quiet_since = loop.time()
-    while loop.time() < deadline and loop.time() - quiet_since < QUIET:
-        if slots is not None and slots.busy():
-            quiet_since = loop.time()
-        await asyncio.sleep(0.05)
+    if slots is not None:
+        await _until_quiet(slots)
     await page.wait_for_load_state("load")
 
 

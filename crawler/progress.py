@@ -18,15 +18,22 @@ if TYPE_CHECKING:  # Scrapy and Twisted only for the extension: replay uses prog
 logger = logging.getLogger(__name__)
 
 
+def new_reports(stats: dict[str, Any]) -> int:
+    """Reports the run added and kept: one it added and then joined to a report found elsewhere
+    (`process.outcome_keys`) is not new."""
+    return int(stats.get("nianbao/reports_new", 0) or 0) - int(
+        stats.get("nianbao/reports_folded", 0) or 0
+    )
+
+
 def progress_text(stats: dict[str, Any], elapsed: float) -> str:
     """One line: pages, pages per second, reports found and new, errors so far."""
     pages = int(stats.get("nianbao/pages", 0))
     rate = pages / elapsed if elapsed > 0 else 0.0
     errors = sum(int(v) for k, v in stats.items() if k.startswith("nianbao/errors/"))
-    new = int(stats.get("nianbao/reports_new", 0)) - int(stats.get("nianbao/reports_folded", 0))
     return (
         f"pages {pages} ({rate:.1f}/s)  reports {int(stats.get('nianbao/reports_found', 0))}"
-        f" (new {new})  errors {errors}"
+        f" (new {new_reports(stats)})  errors {errors}"
     )
 
 

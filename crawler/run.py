@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crawler.progress import new_reports
 from crawler.store import now_iso, open_db, unparsed_since
 
 if TYPE_CHECKING:  # Scrapy is loaded only by the commands that crawl: replay starts faster
@@ -167,10 +168,6 @@ class Summary:
     def count(self, key: str) -> int:
         return int(self.stats.get(key, 0) or 0)
 
-    def new_reports(self) -> int:
-        """Reports the run added and kept (see `outcome_keys`)."""
-        return self.count("nianbao/reports_new") - self.count("nianbao/reports_folded")
-
     def errors_by_kind(self) -> dict[str, int]:
         """Failures by kind. A download counts once, when its last try failed (the spider's
         errback): Scrapy's `downloader/exception_type_count` counts every try, so a slow answer
@@ -213,7 +210,7 @@ class Summary:
         return [
             f"nianbao {self.command}: pages={self.count('nianbao/pages')} "
             f"reports={self.count('nianbao/reports_found')} "
-            f"new={self.new_reports()} "
+            f"new={new_reports(self.stats)} "
             f"changed={self.count('nianbao/reports_changed')} "
             f"copies={self.count('nianbao/reports_duplicate')} "  # found again at another URL
             f"unparsed={self.unparsed()} "
@@ -275,7 +272,7 @@ class Summary:
                 "ended": None if self.forced_stop() else self.ended,
                 "pages": self.count("nianbao/pages"),
                 "reports_found": self.count("nianbao/reports_found"),
-                "new_reports": self.new_reports(),
+                "new_reports": new_reports(self.stats),
                 "changed_reports": self.count("nianbao/reports_changed"),
                 "requests": self.count("downloader/request_count"),
                 "bytes_downloaded": self.count("downloader/response_bytes"),

@@ -224,7 +224,9 @@ class PortalBase(scrapy.Spider):
         seen: set[str] = set()
         found = []
         report_page: bool | None = None  # decided once, only if a file elsewhere is linked
-        shown = [(response.url, response.text), *turned_pages(response.meta)]
+        shown = turned_pages(response.meta)  # the rendered response is the last page shown
+        if not shown or shown[-1][1] != response.text:
+            shown.append((response.url, response.text))
         for link in (link for url, text in shown for link in page_links(text, url)):
             url = canonical_url(link.url)
             if url in seen:

@@ -102,9 +102,9 @@ def pages_by_script(html: str, url: str) -> bool:
     """Whether only a script's pager shows this list's further pages (`scripted.pages_by_script`):
     never for a list whose paging is read from the page (Hanweb's jpage, TRS createPageHTML,
     links to its pages), which Scrapy pages itself."""
-    if hanweb.is_hanweb(html) or further_pages(html, url):
+    if hanweb.is_hanweb(html) or not scripted.pages_by_script(html):
         return False
-    return scripted.pages_by_script(html)
+    return not further_pages(html, url)
 
 
 __all__ = [
