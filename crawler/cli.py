@@ -145,6 +145,8 @@ def read_sites(path: Path | None) -> list[dict[str, str]]:
         site = {"name": name, "url": url, "region": fields[2] if len(fields) > 2 else ""}
         if "browser" in options:
             site["browser"] = True
+        if "nosearch" in options:
+            site["search"] = False
         sites.append(site)
     if not sites:
         raise click.UsageError(f"{path}: no portal in this site list")

@@ -17,7 +17,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from crawler.sample_portals import Page, Portals, Site, build_sites, dataproxy_answer
+from crawler.sample_portals import (
+    SEARCH_API,
+    Page,
+    Portals,
+    Site,
+    build_sites,
+    dataproxy_answer,
+    search_answer,
+)
 
 
 @dataclass
@@ -79,6 +87,9 @@ class PortalServer:
             return dataproxy_answer(
                 self.site, form, int(query.get("startrecord", 1)), int(query.get("endrecord", 0))
             )
+        if parts.path == SEARCH_API and method == "POST":
+            form = dict(parse_qsl(body.decode("utf-8", "replace")))
+            return search_answer(self.site, form, self.url)
         page = self.site.pages.get(path)
         if method == "POST":
             page = self.site.forms.get((parts.path, body.decode("utf-8", "replace")), page)

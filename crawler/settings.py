@@ -100,4 +100,6 @@ NIANBAO_CHROMIUM = ""
 # >0: known reports, attachments, articles and dead links fetched within this many days are not
 # fetched again. `nianbao crawl` sets 7 (its --refresh-days), `nianbao harvest` 0.
 NIANBAO_REFRESH_DAYS = 0.0
+# Ask each portal's own site search (Hanweb jsearchfront) for its annual reports once a crawl.
+NIANBAO_SITE_SEARCH = True
 NIANBAO_PROGRESS_INTERVAL = 30.0  # seconds between progress log lines when not on a terminal

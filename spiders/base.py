@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
@@ -26,6 +27,7 @@ from crawler.layouts import (
     page_links,
     pages_by_script,
     scripted,
+    site_searches,
 )
 from crawler.process import capture_attachment_type
 from crawler.scope import attachment_in_scope, canonical_url, in_scope, is_report_title
@@ -61,6 +63,7 @@ class PortalBase(scrapy.Spider):
         if not self.sites:
             raise ValueError("no portal given: pass sites=[...] or start_urls=...")
         self.browser_portals = {s["url"] for s in self.sites if s.get("browser")}
+        self.searched: set[tuple[str, str]] = set()  # (search API, site id) asked this crawl
 
     async def start(self) -> Any:
         for site in self.sites:
@@ -244,7 +247,31 @@ class PortalBase(scrapy.Spider):
 
     def further_pages(self, response: TextResponse) -> list[PageRequest]:
         portal = response.meta["portal"]
-        return [p for p in further_pages(response.text, response.url) if in_scope(p.url, portal)]
+        form = None
+        if response.request is not None and response.request.method == "POST":
+            form = dict(parse_qsl(response.request.body.decode("utf-8", "replace")))
+        pages = further_pages(response.text, response.url, form)
+        return [p for p in pages if in_scope(p.url, portal)]
+
+    def site_searches(self, response: TextResponse) -> list[PageRequest]:
+        """The portal's own site search, asked once a crawl for annual reports (see
+        `crawler.layouts.search`), unless the settings or the site list turn it off."""
+        portal = response.meta["portal"]
+        pages = site_searches(response.text, response.url)  # most pages: none, at once
+        if not pages or response.meta.get("playwright"):
+            return []
+        if not self.settings.getbool("NIANBAO_SITE_SEARCH"):
+            return []
+        if any(s["url"] == portal and s.get("search") is False for s in self.sites):
+            return []
+        found = []
+        for page in pages:
+            key = (page.url, (page.formdata or {}).get("websiteid", ""))
+            if key not in self.searched and in_scope(page.url, portal):
+                self.searched.add(key)
+                self.crawler.stats.inc_value("nianbao/site_searches")
+                found.append(page)
+        return found
 
     @staticmethod
     def is_report_page(response: TextResponse) -> bool:

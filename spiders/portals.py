@@ -35,6 +35,8 @@ class PortalSpider(PortalBase):
         yield from self.browser_requests(response, links)
         for page in self.further_pages(response):
             yield self.page_request(page, response, priority=80)
+        for page in self.site_searches(response):
+            yield self.page_request(page, response, priority=85)
         for link in links:
             score = link_score(link.text, link.url)
             if score > 0:

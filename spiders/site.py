@@ -27,6 +27,8 @@ class SiteSpider(PortalBase):
         yield from self.browser_requests(response, links)
         for page in self.further_pages(response):
             yield self.page_request(page, response, priority=80)
+        for page in self.site_searches(response):
+            yield self.page_request(page, response, priority=85)
         for link in links:
             if is_attachment(link.url):
                 yield self.attachment_request(link, response)

@@ -107,13 +107,15 @@ def test_site_list_file(tmp_path: Path):
     sites.write_text(
         "# comment\n兰州市人民政府\thttp://www.lanzhou.gov.cn/\t甘肃省\n"
         "http://www.changle.gov.cn/\n"
-        "脚本站\thttp://js.example.gov.cn/\t\tbrowser\tnote\n",
+        "脚本站\thttp://js.example.gov.cn/\t\tbrowser\tnote\n"
+        "无搜索\thttp://ns.example.gov.cn/\t\tnote,nosearch\n",
         encoding="utf-8",
     )
     assert read_sites(sites) == [
         {"name": "兰州市人民政府", "url": "http://www.lanzhou.gov.cn/", "region": "甘肃省"},
         {"name": "http://www.changle.gov.cn/", "url": "http://www.changle.gov.cn/", "region": ""},
         {"name": "脚本站", "url": "http://js.example.gov.cn/", "region": "", "browser": True},
+        {"name": "无搜索", "url": "http://ns.example.gov.cn/", "region": "", "search": False},
     ]
     bundled = read_sites(None)
     names = {s["name"] for s in bundled}

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +111,32 @@ def test_robots_txt_disallowed_paths_never_requested(crawl: Crawl):
     for item in crawl.portals.expected["disallowed"]:
         assert (item["site"], item["path"]) not in requested
     assert ("trs", "/robots.txt") in requested
+
+
+def test_the_site_search_finds_a_report_no_page_links(crawl: Crawl):
+    """The Hanweb portal's search box (on every page) is asked once for reports; its second
+    page of results holds a department report no column links."""
+    from crawler.sample_portals import SEARCH_API, SEARCH_SITE_ID
+
+    forms = [
+        (e.method, dict(urllib.parse.parse_qsl(e.body.decode())))
+        for e in crawl.portals.log
+        if e.path == SEARCH_API
+    ]
+    assert [(method, f["p"], f["pg"], f["websiteid"]) for method, f in forms] == [
+        ("POST", "1", "20", SEARCH_SITE_ID),
+        ("POST", "2", "5", SEARCH_SITE_ID),
+    ]
+    path = "/art/2023/2/10/art_160_5001.html"
+    site = crawl.portals.portals.sites["hanweb"]
+    assert not any(path.encode() in page.body for page in site.pages.values())
+    row = crawl.report_by_url(crawl.portals.url("hanweb", path))
+    assert row is not None and (row["organization"], row["year"]) == ("兰州市财政局", 2022)
+    paths = {e.path.split("?")[0] for e in crawl.portals.log if e.site == "hanweb"}
+    assert not any("visit/link.do" in p for p in paths)  # straight to the document
+    assert "/art/2022/5/1/art_200_4001.html" not in paths  # a result that is no report
+    pages = {r["url"]: r["method"] for r in crawl.db.query("select url, method from pages")}
+    assert pages[crawl.portals.url("hanweb", SEARCH_API)] == "POST"
 
 
 def test_nothing_requested_off_site(crawl: Crawl):
@@ -427,8 +454,8 @@ def test_pywb_replays_a_hanweb_list_page_asked_for_by_post(crawl: Crawl):
                 if record.rec_type == "request" and record.http_headers.protocol == "POST":
                     uri = record.rec_headers.get_header("WARC-Target-URI")
                     posts.append((uri, record.content_stream().read()))
-    uri, body = posts[0]
-    assert "dataproxy.jsp" in uri and body
+    uri, body = next((uri, body) for uri, body in posts if "dataproxy.jsp" in uri)
+    assert body
     archived = next(r for r in crawl.db.query("select * from pages where url = ?", [uri]))
     with (crawl.data / "warc" / archived["warc_filename"]).open("rb") as fh:
         fh.seek(archived["warc_record_offset"])

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import lxml.etree
 import lxml.html
 
-from crawler.layouts import generic, gkmlpt, hanweb, scripted, trs
+from crawler.layouts import generic, gkmlpt, hanweb, scripted, search, trs
 from crawler.layouts.base import Link, PageRequest
 
 
@@ -62,6 +62,8 @@ def page_links(html: str, url: str) -> list[Link]:
     if html.lstrip()[:1] in ("{", "["):
         if gkmlpt.is_api_answer(url):
             return gkmlpt.answer_links(html, url)
+        if search.is_search_api(url):
+            return search.answer_links(html, url)
         return scripted.json_links(html, url)
     found = generic.links(html, url)
     if "<datastore" in html:
@@ -69,12 +71,15 @@ def page_links(html: str, url: str) -> list[Link]:
     return found
 
 
-def further_pages(html: str, url: str) -> list[PageRequest]:
-    """Every other page of the list this page belongs to, whatever the CMS pages it with."""
+def further_pages(html: str, url: str, form: dict[str, str] | None = None) -> list[PageRequest]:
+    """Every other page of the list this page belongs to, whatever the CMS pages it with;
+    `form` is what was posted for it (a site search's page is in its form, not its URL)."""
     if html.lstrip()[:1] in ("{", "["):
         # a JSON answer: its links are in page_links; its other pages by its page parameter
         if gkmlpt.is_api_answer(url):
             return gkmlpt.answer_pages(html, url)
+        if search.is_search_api(url):
+            return search.answer_pages(html, url, form or {})
         return scripted.json_pages(html, url)
     pages = generic.next_pages(html, url)
     if "jpage" in html or "<nextgroup>" in html:
@@ -88,6 +93,11 @@ def further_pages(html: str, url: str) -> list[PageRequest]:
     if "_CONFIG" in html:
         pages += gkmlpt.catalogue_requests(html, url)
     return pages
+
+
+def site_searches(html: str, url: str) -> list[PageRequest]:
+    """The site search a page's search box names, asked for annual reports (`search`)."""
+    return search.site_searches(html, url)
 
 
 def needs_browser(html: str, url: str) -> bool:
@@ -121,5 +131,7 @@ __all__ = [
     "page_links",
     "pages_by_script",
     "scripted",
+    "search",
+    "site_searches",
     "trs",
 ]

@@ -17,11 +17,18 @@ from dataclasses import dataclass, field
 from html import escape
 from importlib.resources import files
 from typing import Any
+from urllib.parse import quote
 
 from crawler.report.render import Style, html_paragraphs, html_table, tables, truth_data
 from crawler.report.schema import REQUEST_COLS, REQUEST_ROW_ORDER
 
+SEARCH_SITE_ID = "620100000000000"  # the site's 15-digit code in its search box
 HANWEB_FOOTER = (
+    "<form action='/jsearchfront/search.do' method='get' target='_blank' name='searchform'>"
+    f"<input type='hidden' name='websiteid' value='{SEARCH_SITE_ID}'>"
+    "<input type='hidden' name='tpl' value='1581'><input type='hidden' name='p' value='1'>"
+    "<input type='hidden' name='pg' value=''><input type='text' name='q'>"
+    "<input type='submit' value='搜索'></form>"
     "<a href='http://www.hanweb.com' style='display:none'>Produced By 大汉网络 大汉版通发布系统</a>"
 )
 
@@ -59,6 +66,8 @@ class Site:
     columns: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     # answers to POSTed forms: (path, urlencoded body) -> page
     forms: dict[tuple[str, str], Page] = field(default_factory=dict)
+    # what the site search finds: (path, title, date), best first
+    search: list[tuple[str, str, str]] = field(default_factory=list)
 
     def html(
         self,
@@ -370,6 +379,19 @@ def build_hanweb(portals: Portals) -> Site:
         (lanzhou.also_at[0], lanzhou.title, "2021-03-09"),
     ]
     site.columns["140"] = [(town.path, town.title, "2022-01-25")]
+    # A department whose column no page links (the portal's menu is a script): only the site
+    # search finds its report, on its second page of results.
+    finance = generated_spec("hanweb", "/art/2023/2/10/art_160_5001.html", "兰州市财政局", 2022, 22)
+    site.search = [
+        (lanzhou.path, lanzhou.title, "2021-03-09"),
+        (gen21.path, gen21.title, "2022-03-01"),
+        (distractors[0][0], distractors[0][1], "2021-01-05"),
+        (dept.path, dept.title, "2022-01-20"),
+        ("/art/2022/5/1/art_200_4001.html", "兰州新闻1", "2022-05-01"),
+        (town.path, town.title, "2022-01-25"),
+        (finance.path, finance.title, "2023-02-10"),
+        (gen19.path, gen19.title, "2020-02-28"),
+    ]
     site.columns["150"] = [(distractors[0][0], distractors[0][1], "2021-01-05")]
     site.columns["200"] = [
         (f"/art/2022/5/{d}/art_200_{4000 + d}.html", f"兰州新闻{d}", "2022-05-01")
@@ -407,6 +429,7 @@ def build_hanweb(portals: Portals) -> Site:
         (weishan, "部门信息公开年报", True),
         (dept, "部门信息公开年报", True),
         (town, "乡镇（街道）信息公开年报", True),
+        (finance, "部门信息公开年报", True),
     ):
         article = hanweb_article(
             spec.title, report_body(spec, word), "2021-03-09", spec.organization, column, meta=meta
@@ -464,6 +487,38 @@ def dataproxy_answer(site: Site, form: dict[str, str], start: int, end: int) -> 
         + "\n</recordset>\n</datastore>"
     )
     return Page(xml.encode("utf-8"), 200, [("Content-Type", "text/xml;charset=UTF-8")])
+
+
+SEARCH_API = "/jsearchfront/interfaces/cateSearch.do"
+SEARCH_PAGE_CAP = 5  # results a page holds, whatever `pg` asks: servers cap it
+
+
+def search_answer(site: Site, form: dict[str, str], base: str) -> Page:
+    """The Hanweb 智能检索 answer: JSON holding each result as the template's HTML, its
+    link going through the `visit/link.do` click counter."""
+    if form.get("websiteid") != SEARCH_SITE_ID or not form.get("q"):
+        return Page(b'{"error": "websiteid"}', 400, [("Content-Type", "application/json")])
+    size = min(int(form.get("pg") or 10), SEARCH_PAGE_CAP)
+    start = (max(int(form.get("p") or 1), 1) - 1) * size
+    snippets = []
+    for path, title, date in site.search[start : start + size]:
+        url = base.rstrip("/") + path
+        counted = f"visit/link.do?url={quote(url, safe='')}&title={quote(title)}&webid=1"
+        shown = escape(title).replace("政府信息公开", "<em>政府信息公开</em>")
+        snippets.append(
+            f"<div class='jcse-result-box news-result'><div class='jcse-news-title'>"
+            f"<a href='{escape(counted)}' target='_blank'>{shown}</a></div>"
+            f"<div class='jcse-news-abs'>……</div><div class='jcse-news-url'>"
+            f"<a href='{escape(counted)}' target='_blank'>{escape(url)}</a>"
+            f"<span class='jcse-news-date'>{date}</span></div></div>"
+        )
+    body = {"total": len(site.search), "result": snippets, "searchTime": "0.01"}
+    return Page(
+        json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        200,
+        [("Content-Type", "application/json;charset=UTF-8")],
+        no_validators=True,
+    )
 
 
 def build_trs(portals: Portals) -> Site:
