@@ -46,6 +46,17 @@ def parse_sites(sites: Any = None, start_urls: Any = None, url: str | None = Non
     return [{"name": u, "url": u, "region": ""} for u in urls]
 
 
+def posted_form(request: scrapy.Request | None) -> dict[str, str] | None:
+    """The fields of a form a request POSTed (urlencoded, as forms and jQuery send them); None
+    for a GET, or a POST of anything else (JSON, multipart)."""
+    if request is None or request.method != "POST":
+        return None
+    kind = request.headers.get("Content-Type", b"").decode("latin-1").lower()
+    if kind and "x-www-form-urlencoded" not in kind:
+        return None
+    return dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
 def lists_reports(links: list[Link]) -> bool:
     """Whether the markup already lists reports (two titled like one): its list is there, and
     an empty box beside it is page furniture. One may be a sidebar's latest report."""
@@ -191,12 +202,14 @@ class PortalBase(scrapy.Spider):
         """The other pages of a JSON list a rendered page's script asked for one page of.
 
         A script-built list often shows its first page and waits for a click on its pager for
-        the next; the browser sees the address the script put together (`?pageNo=1&…`), and
-        Scrapy asks for the other pages at that address itself.
+        the next; the browser sees the address the script put together (`?pageNo=1&…`), or the
+        form it POSTed (`channelid=1813&page=1`), and Scrapy asks for the other pages the same
+        way itself: whatever the pager looks like, nothing is clicked.
         """
-        if response.status != 200 or response.request.method != "GET":
+        if response.status != 200 or not isinstance(response, TextResponse):
             return []
-        if not isinstance(response, TextResponse):
+        form = posted_form(response.request)
+        if response.request.method != "GET" and form is None:
             return []
         if response.text.lstrip()[:1] not in ("{", "["):
             return []
@@ -205,7 +218,7 @@ class PortalBase(scrapy.Spider):
             return []
         pages = [
             page
-            for page in scripted.json_pages(response.text, response.url)
+            for page in scripted.json_pages(response.text, response.url, form)
             if in_scope(page.url, portal)
         ]
         if pages:
@@ -247,10 +260,7 @@ class PortalBase(scrapy.Spider):
 
     def further_pages(self, response: TextResponse) -> list[PageRequest]:
         portal = response.meta["portal"]
-        form = None
-        if response.request is not None and response.request.method == "POST":
-            form = dict(parse_qsl(response.request.body.decode("utf-8", "replace")))
-        pages = further_pages(response.text, response.url, form)
+        pages = further_pages(response.text, response.url, posted_form(response.request))
         return [p for p in pages if in_scope(p.url, portal)]
 
     def site_searches(self, response: TextResponse) -> list[PageRequest]:

@@ -139,10 +139,11 @@ def test_the_browser_is_used_only_where_needed(scripted):
 
 def test_a_list_paged_only_by_its_script_is_clicked_through(scripted):
     """Two lists show their first page in the markup and the next only after a click: a JSP
-    pager's `goPage(2)` POSTs a hidden form back to the list (the browser loads the answer),
-    and a pager a script draws asks a POST API (the list changes in place). Each list is
-    rendered once and clicked once; its report behind the click is found (the first test
-    checks its cells), and what the click fetched is archived with the form it sent."""
+    pager's `goPage(2)` POSTs a hidden form back to the list (the browser loads the answer,
+    after a click), and a pager a script draws asks a POST API for JSON (the list changes in
+    place): the browser's first POST shows how, and Scrapy POSTs for page 2 itself, with no
+    click. Each list is rendered once; its report on page 2 is found (the first test checks
+    its cells), and what was fetched for page 2 is archived with the form it sent."""
     portals, data, result = scripted
     assert "'nianbao/browser/script_pagers': 2" in result.stderr
     site = portals.portals.sites["scripted"]
@@ -150,9 +151,10 @@ def test_a_list_paged_only_by_its_script_is_clicked_through(scripted):
     (posted,) = [e for e in requests_for(portals, "/xxgk/sfj/list.do") if e.method == "POST"]
     assert posted.body == b"channelId=12&pageNo=2"
     assert len(requests_for(portals, "/xxgk/wjw/index.html")) == 2  # plain, then the browser
-    assert sorted(e.body for e in requests_for(portals, "/api/search")) == [
-        b"channelid=1813&page=1",
-        b"channelid=1813&page=2",
+    # Page 1 asked by the page's script in Chromium (an Origin), page 2 by Scrapy (none).
+    assert [(e.body, "Origin" in e.headers) for e in requests_for(portals, "/api/search")] == [
+        (b"channelid=1813&page=1", True),
+        (b"channelid=1813&page=2", False),
     ]
     db = sqlite_utils.Database(data / "nianbao.db")
     for path in ("/xxgk/sfj/2022/nb2021.html", "/xxgk/wjw/202203/t20220301_2021.html"):

@@ -152,6 +152,19 @@ def test_no_page_parameter_no_links_or_no_json_no_paging():
     assert json_pages(answer(2, total=100, pageSize=True), f"{API}?page=1") == []
 
 
+def test_a_list_asked_for_by_post_is_paged_by_its_form():
+    """jQuery's `$.post`, an XHR sending `channelid=1813&page=1`: the page number is in the
+    form, and the other pages are POSTed with the same form, the page changed."""
+    form = {"channelid": "1813", "page": "1", "rows": "10", "keyword": ""}
+    pages = json_pages(answer(10, total=25), API, form)
+    assert [(p.url, p.method, p.formdata) for p in pages] == [
+        (API, "POST", {**form, "page": "2"}),
+        (API, "POST", {**form, "page": "3"}),
+    ]
+    assert json_pages(answer(10), API, {"channelid": "1813"}) == []  # no page number
+    assert json_pages(answer(5, total=25), f"{API}?page=1", {"channelid": "1"}) == []  # not GET's
+
+
 def test_a_list_that_never_comes_back_short_ends_at_the_cap():
     """An API that ignores its page number answers every page full: the chain stops."""
     last = f"{API}?pageNo={MAX_JSON_PAGES}&pageSize=10"

@@ -80,7 +80,7 @@ def further_pages(html: str, url: str, form: dict[str, str] | None = None) -> li
             return gkmlpt.answer_pages(html, url)
         if search.is_search_api(url):
             return search.answer_pages(html, url, form or {})
-        return scripted.json_pages(html, url)
+        return scripted.json_pages(html, url, form)
     pages = generic.next_pages(html, url)
     if "jpage" in html or "<nextgroup>" in html:
         pages += hanweb.paging_requests(html, url)

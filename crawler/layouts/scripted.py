@@ -349,8 +349,10 @@ TOTAL_KEYS = (
 MAX_JSON_PAGES = 50  # pages of one list API asked for; a yearly-report list is far shorter
 
 
-def json_pages(text: str, url: str) -> list[PageRequest]:
-    """The pages after this one of a JSON list answer asked for with a page number (`?pageNo=1`).
+def json_pages(text: str, url: str, form: dict[str, str] | None = None) -> list[PageRequest]:
+    """The pages after this one of a JSON list answer asked for with a page number (`?pageNo=1`,
+    or in the `form` it was POSTed with: jQuery's `$.post`, an XHR sending `page=1&…`; its
+    other pages are then POSTed the same way).
 
     All of them when the answer says how many there are (`totalPage`, or `total` and the page
     size); only the next one when it does not but came back full (as many links as the
@@ -359,7 +361,8 @@ def json_pages(text: str, url: str) -> list[PageRequest]:
     page, and a later page asking for the earlier ones again would fetch what a browser (whose
     requests Scrapy's duplicate filter never sees) fetched already.
     """
-    page = _page_parameter(url)
+    fields = form if form is not None else dict(parse_qsl(urlsplit(url).query))
+    page = _page_parameter(fields)
     if page is None:
         return []
     name, current = page
@@ -370,7 +373,7 @@ def json_pages(text: str, url: str) -> list[PageRequest]:
     links = _document_links(data, url)
     if not links:
         return []
-    size = _page_size(data, url)
+    size = _page_size(data, fields)
     count = _page_count(data, size)
     first = 0 if current == 0 else 1
     if count is not None:
@@ -379,19 +382,25 @@ def json_pages(text: str, url: str) -> list[PageRequest]:
         wanted = range(current + 1, current + 2)  # an API ignoring its page number ends too
     else:
         return []
+    if form is not None:
+        return [
+            PageRequest(url, method="POST", formdata={**form, name: str(n)})
+            for n in wanted
+            if n > current
+        ]
     return [PageRequest(replace_page(url, n, name)) for n in wanted if n > current]
 
 
-def _page_parameter(url: str) -> tuple[str, int] | None:
-    """(name, value) of the page-number parameter of a URL's query, if it has one."""
-    for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+def _page_parameter(fields: dict[str, str]) -> tuple[str, int] | None:
+    """(name, value) of the page-number field of a query or form, if it has one."""
+    for name, value in fields.items():
         if name.lower() in PAGE_KEYS and value.isdigit():
             return name, int(value)
     return None
 
 
-def _page_size(data: Any, url: str) -> int | None:
-    for name, value in parse_qsl(urlsplit(url).query):
+def _page_size(data: Any, fields: dict[str, str]) -> int | None:
+    for name, value in fields.items():
         if name.lower() in SIZE_PARAMETERS and value.isdigit() and int(value) > 0:
             return int(value)
     return _paging_number(data, SIZE_PARAMETERS)
