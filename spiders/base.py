@@ -6,13 +6,14 @@ reports and scope in crawler.scope, and what happens to a response in crawler.pr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Response, TextResponse
+from scrapy.http import JsonRequest, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
@@ -22,6 +23,7 @@ from crawler.extract import headings, links_to_attachment
 from crawler.layouts import (
     Link,
     PageRequest,
+    Posted,
     further_pages,
     needs_browser,
     page_links,
@@ -46,15 +48,22 @@ def parse_sites(sites: Any = None, start_urls: Any = None, url: str | None = Non
     return [{"name": u, "url": u, "region": ""} for u in urls]
 
 
-def posted_form(request: scrapy.Request | None) -> dict[str, str] | None:
-    """The fields of a form a request POSTed (urlencoded, as forms and jQuery send them); None
-    for a GET, or a POST of anything else (JSON, multipart)."""
+def posted(request: scrapy.Request | None) -> Posted | None:
+    """What a request POSTed: an urlencoded form's fields (forms, jQuery), or a JSON object's
+    (axios); None for a GET, or a POST of anything else (multipart, a JSON list)."""
     if request is None or request.method != "POST":
         return None
     kind = request.headers.get("Content-Type", b"").decode("latin-1").lower()
+    text = request.body.decode("utf-8", "replace")
+    if "json" in kind:
+        try:
+            fields = json.loads(text)
+        except ValueError:
+            return None
+        return Posted(fields, json=True) if isinstance(fields, dict) else None
     if kind and "x-www-form-urlencoded" not in kind:
         return None
-    return dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+    return Posted(dict(parse_qsl(text, keep_blank_values=True)))
 
 
 def lists_reports(links: list[Link]) -> bool:
@@ -103,6 +112,16 @@ class PortalBase(scrapy.Spider):
 
     def list_request(self, page: PageRequest, meta: dict, priority: int) -> scrapy.Request:
         """A further page of a list, as its CMS asks for it (GET, or a paging script's POST)."""
+        if page.json is not None:
+            return JsonRequest(
+                page.url,
+                data=page.json,
+                headers=page.headers,
+                callback=self.parse,
+                errback=self.failed,
+                meta=meta,
+                priority=priority,
+            )
         if page.method == "POST":
             return scrapy.FormRequest(
                 page.url,
@@ -208,8 +227,8 @@ class PortalBase(scrapy.Spider):
         """
         if response.status != 200 or not isinstance(response, TextResponse):
             return []
-        form = posted_form(response.request)
-        if response.request.method != "GET" and form is None:
+        sent = posted(response.request)
+        if response.request.method != "GET" and sent is None:
             return []
         if response.text.lstrip()[:1] not in ("{", "["):
             return []
@@ -218,7 +237,7 @@ class PortalBase(scrapy.Spider):
             return []
         pages = [
             page
-            for page in scripted.json_pages(response.text, response.url, form)
+            for page in scripted.json_pages(response.text, response.url, sent)
             if in_scope(page.url, portal)
         ]
         if pages:
@@ -260,7 +279,7 @@ class PortalBase(scrapy.Spider):
 
     def further_pages(self, response: TextResponse) -> list[PageRequest]:
         portal = response.meta["portal"]
-        pages = further_pages(response.text, response.url, posted_form(response.request))
+        pages = further_pages(response.text, response.url, posted(response.request))
         return [p for p in pages if in_scope(p.url, portal)]
 
     def site_searches(self, response: TextResponse) -> list[PageRequest]:

@@ -65,8 +65,8 @@ def test_every_report_behind_the_script_is_found(scripted):
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     db = sqlite_utils.Database(data / "nianbao.db")
     expected = site_reports(portals)
-    assert len(expected) == 13
-    assert db["reports"].count == 13
+    assert len(expected) == 16
+    assert db["reports"].count == 16
     for report in expected:
         (row,) = db.query(
             "select * from reports where url = :url or id in "
@@ -173,6 +173,31 @@ def test_a_list_paged_only_by_its_script_is_clicked_through(scripted):
     assert answer in responses
 
 
+def test_a_list_a_script_asks_for_by_posting_json_is_paged_without_a_click(scripted):
+    """A Vue-style list POSTs a JSON object for each page and draws a pager of icons only
+    (nothing to click by): the browser's first POST shows the page number and the total, and
+    Scrapy POSTs the object again for page 2; its report is found, the object archived."""
+    portals, data, _result = scripted
+    asked = [
+        (json.loads(e.body), "Origin" in e.headers) for e in requests_for(portals, "/api/fgw/list")
+    ]
+    assert asked == [
+        ({"channelId": 77, "pageNo": 1, "pageSize": 2}, True),  # the page's script
+        ({"channelId": 77, "pageNo": 2, "pageSize": 2}, False),  # Scrapy, the number a number
+    ]
+    db = sqlite_utils.Database(data / "nianbao.db")
+    url = portals.url("scripted", "/xxgk/fgw/2022/nb2021.html")
+    (row,) = db.query("select * from reports where url = ?", [url])
+    assert row["organization"] == "示例市发展和改革委员会"
+    assert (row["year"], row["consistent"]) == (2021, 1)
+    sent = [
+        json.loads(body)
+        for kind, uri, body in warc_records(data)
+        if kind == "request" and uri.endswith("/api/fgw/list")
+    ]
+    assert [s["pageNo"] for s in sent] == [1, 2]
+
+
 def test_a_second_night_asks_for_a_clicked_list_conditionally(scripted, tmp_path: Path):
     """The page the click posted for is stored beside the list's own page, never in its place:
     the next night asks for the list with its own validators (a 304), follows its stored copy,
@@ -247,9 +272,9 @@ def test_without_a_browser_the_hidden_list_is_reported(tmp_path: Path):
             "NIANBAO_BROWSER=off",
         )
     assert result.returncode == 1
-    # The hidden list, the two lists behind a script's pager, and the report page whose file
-    # only a script links: each said.
-    assert "browser_unavailable=4" in result.stdout and " unparsed=1 " in result.stdout
+    # The two hidden lists, the two lists behind a script's pager, and the report page whose
+    # file only a script links: each said.
+    assert "browser_unavailable=5" in result.stdout and " unparsed=1 " in result.stdout
     db = sqlite_utils.Database(tmp_path / "nianbao.db")
     years = "select year, (select count(*) from report_cells where report_id = r.id) as cells"
     found = [(r["year"], bool(r["cells"])) for r in db.query(f"{years} from reports r order by 1")]
@@ -275,7 +300,8 @@ def test_the_browser_obeys_robots_txt_for_what_a_page_loads(tmp_path: Path):
     assert requests_for(portals, "/js/appendix.js") == []  # the report page's, too
     assert requests_for(portals, "/js/pagebar.js") == []  # and a pager's: no page clicked
     assert requests_for(portals, "/api/search") == []
-    assert "'nianbao/browser/robots_forbidden': 3" in result.stderr
+    assert requests_for(portals, "/api/fgw/list") == []
+    assert "'nianbao/browser/robots_forbidden': 4" in result.stderr
     db = sqlite_utils.Database(tmp_path / "nianbao.db")
     years = [r["year"] for r in db.query("select year from reports order by 1")]
     # The form pager's script is inline: its second page (2021) is found all the same.

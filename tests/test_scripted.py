@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.layouts import Posted
 from crawler.layouts import pages_by_script as layout_pages_by_script
 from crawler.layouts.scripted import (
     MAX_JSON_PAGES,
@@ -156,13 +157,30 @@ def test_a_list_asked_for_by_post_is_paged_by_its_form():
     """jQuery's `$.post`, an XHR sending `channelid=1813&page=1`: the page number is in the
     form, and the other pages are POSTed with the same form, the page changed."""
     form = {"channelid": "1813", "page": "1", "rows": "10", "keyword": ""}
-    pages = json_pages(answer(10, total=25), API, form)
-    assert [(p.url, p.method, p.formdata) for p in pages] == [
-        (API, "POST", {**form, "page": "2"}),
-        (API, "POST", {**form, "page": "3"}),
+    pages = json_pages(answer(10, total=25), API, Posted(form))
+    assert [(p.url, p.method, p.formdata, p.json) for p in pages] == [
+        (API, "POST", {**form, "page": "2"}, None),
+        (API, "POST", {**form, "page": "3"}, None),
     ]
-    assert json_pages(answer(10), API, {"channelid": "1813"}) == []  # no page number
-    assert json_pages(answer(5, total=25), f"{API}?page=1", {"channelid": "1"}) == []  # not GET's
+    assert json_pages(answer(10), API, Posted({"channelid": "1813"})) == []  # no page number
+    posted_too = Posted({"channelid": "1"})
+    assert json_pages(answer(5, total=25), f"{API}?page=1", posted_too) == []  # not the GET's
+
+
+def test_a_list_asked_for_by_a_json_post_is_paged_by_its_object():
+    """axios (a Vue or React portal) POSTs a JSON object: the other pages get the same object,
+    the page number as the script sent it (a number stays a number, digits stay digits)."""
+    sent = {"channelId": 77, "pageNo": 1, "pageSize": 10, "filter": {"year": None}}
+    pages = json_pages(answer(10, total=25), API, Posted(sent, json=True))
+    assert [(p.method, p.json, p.formdata) for p in pages] == [
+        ("POST", {**sent, "pageNo": 2}, None),
+        ("POST", {**sent, "pageNo": 3}, None),
+    ]
+    digits = {"current": "0", "size": "5"}
+    (second,) = json_pages(answer(5, total=10), API, Posted(digits, json=True))
+    assert second.json == {"current": "1", "size": "5"}
+    flag = {"page": True, "pageSize": 10}  # a flag, not a page number
+    assert json_pages(answer(10, total=25), API, Posted(flag, json=True)) == []
 
 
 def test_a_list_that_never_comes_back_short_ends_at_the_cap():

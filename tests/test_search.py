@@ -9,7 +9,7 @@ from scrapy.http import FormRequest, HtmlResponse, Request
 from scrapy.settings import Settings
 from scrapy.statscollectors import MemoryStatsCollector
 
-from crawler.layouts import further_pages, page_links, search, site_searches
+from crawler.layouts import Posted, further_pages, page_links, search, site_searches
 from spiders.portals import PortalSpider
 
 HOME = "http://www.lanzhou.gov.cn/index.html"
@@ -145,21 +145,22 @@ FIRST = {"websiteid": "620100000000000", "q": search.QUERY, "p": "1", "pg": "20"
 
 def test_a_capped_first_page_sets_the_size_of_the_next():
     # 8 results, the server gives 5 a page whatever `pg` asks
-    (second,) = further_pages(answer_of(8, [REPORT] * 5), API, FIRST)
+    (second,) = further_pages(answer_of(8, [REPORT] * 5), API, Posted(FIRST))
     assert second.method == "POST" and second.formdata is not None
     assert (second.formdata["p"], second.formdata["pg"]) == ("2", "5")
     assert second.formdata["websiteid"] == "620100000000000"
-    assert further_pages(answer_of(8, [REPORT] * 3), API, second.formdata) == []  # 5 + 3 = 8
+    last = Posted(second.formdata)
+    assert further_pages(answer_of(8, [REPORT] * 3), API, last) == []  # 5 + 3 = 8
 
 
 def test_results_are_paged_while_they_hold_reports():
-    assert further_pages(answer_of(40, [REPORT] * 20), API, FIRST)[0].formdata["p"] == "2"
+    assert further_pages(answer_of(40, [REPORT] * 20), API, Posted(FIRST))[0].formdata["p"] == "2"
     news = ["兰州新闻"] * 20
-    assert further_pages(answer_of(40, news), API, FIRST) == []  # relevance ran out
-    assert further_pages(answer_of(20, [REPORT] * 20), API, FIRST) == []  # all shown
-    assert further_pages(json.dumps({"result": []}), API, FIRST) == []
+    assert further_pages(answer_of(40, news), API, Posted(FIRST)) == []  # relevance ran out
+    assert further_pages(answer_of(20, [REPORT] * 20), API, Posted(FIRST)) == []  # all shown
+    assert further_pages(json.dumps({"result": []}), API, Posted(FIRST)) == []
     last = {**FIRST, "p": str(search.MAX_PAGES)}
-    assert further_pages(answer_of(10_000, [REPORT] * 20), API, last) == []
+    assert further_pages(answer_of(10_000, [REPORT] * 20), API, Posted(last)) == []
 
 
 def spider_for(site: dict, **settings: object) -> PortalSpider:

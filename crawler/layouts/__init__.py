@@ -8,7 +8,7 @@ import lxml.etree
 import lxml.html
 
 from crawler.layouts import generic, gkmlpt, hanweb, scripted, search, trs
-from crawler.layouts.base import Link, PageRequest
+from crawler.layouts.base import Link, PageRequest, Posted
 
 
 def detect(html: str) -> str:
@@ -71,16 +71,18 @@ def page_links(html: str, url: str) -> list[Link]:
     return found
 
 
-def further_pages(html: str, url: str, form: dict[str, str] | None = None) -> list[PageRequest]:
+def further_pages(html: str, url: str, posted: Posted | None = None) -> list[PageRequest]:
     """Every other page of the list this page belongs to, whatever the CMS pages it with;
-    `form` is what was posted for it (a site search's page is in its form, not its URL)."""
+    `posted` is what it was POSTed with (a JSON list's or a site search's page number is
+    there, not in the URL)."""
     if html.lstrip()[:1] in ("{", "["):
         # a JSON answer: its links are in page_links; its other pages by its page parameter
         if gkmlpt.is_api_answer(url):
             return gkmlpt.answer_pages(html, url)
         if search.is_search_api(url):
-            return search.answer_pages(html, url, form or {})
-        return scripted.json_pages(html, url, form)
+            form = posted.fields if posted is not None and not posted.json else {}
+            return search.answer_pages(html, url, form)
+        return scripted.json_pages(html, url, posted)
     pages = generic.next_pages(html, url)
     if "jpage" in html or "<nextgroup>" in html:
         pages += hanweb.paging_requests(html, url)
@@ -120,6 +122,7 @@ def pages_by_script(html: str, url: str) -> bool:
 __all__ = [
     "Link",
     "PageRequest",
+    "Posted",
     "article_body",
     "detect",
     "further_pages",

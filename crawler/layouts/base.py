@@ -16,12 +16,23 @@ class Link:
 
 @dataclass(frozen=True)
 class PageRequest:
-    """A further page of a list (GET, or the POST a CMS's paging script would send)."""
+    """A further page of a list (GET, or the POST a CMS's paging script would send: a form's
+    fields, or a JSON object)."""
 
     url: str
     method: str = "GET"
     formdata: dict[str, str] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    json: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Posted:
+    """What a list page was asked for with: the fields of the form POSTed, or of the JSON
+    object (`json`: axios, a Vue or React portal's default)."""
+
+    fields: dict[str, Any]
+    json: bool = False
 
 
 def json_objects(data: Any) -> list[dict[str, Any]]:

@@ -27,11 +27,12 @@ NEXT_TEXT = re.compile(
     rf"^{DRESS}(?:下一页|下页|后页|下一頁|next(?: page)?){DRESS}$|^\s*[›»>]{{1,2}}\s*$", re.I
 )
 LAST_TEXT = re.compile(rf"^{DRESS}(?:尾页|末页|最后一页|最末页|last(?: page)?){DRESS}$", re.I)
-# Query keys that carry a list's page number on in-house systems (compared lower-cased)
+# Query keys that carry a list's page number on in-house systems (compared lower-cased);
+# `current` with `size` is the MyBatis-Plus pair (Jiangxi's `POST /queryList`, cms-layouts §7)
 PAGE_KEYS = {
     "page", "pagenum", "page_num", "pageno", "page_no", "pn", "p", "currpage", "curpage",
     "cur_page", "curr_page", "currentpage", "current_page", "pageindex", "page_index",
-    "pagenumber", "page_number",
+    "pagenumber", "page_number", "current",
 }  # fmt: skip
 # A numbered static page beside the first: index_3.html, list_3.shtml, common_list_3.shtml
 NUMBERED = re.compile(r"^(?P<stem>[\w-]+?)_(?P<n>\d+)\.(?P<ext>s?html?)$")

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from parsel import Selector
 
-from crawler.layouts.base import Link, PageRequest, json_objects
+from crawler.layouts.base import Link, PageRequest, Posted, json_objects
 from crawler.layouts.generic import PAGE_KEYS, replace_page
 
 # A call that loads data, with its first argument when that is a plain string literal.
@@ -349,10 +349,11 @@ TOTAL_KEYS = (
 MAX_JSON_PAGES = 50  # pages of one list API asked for; a yearly-report list is far shorter
 
 
-def json_pages(text: str, url: str, form: dict[str, str] | None = None) -> list[PageRequest]:
-    """The pages after this one of a JSON list answer asked for with a page number (`?pageNo=1`,
-    or in the `form` it was POSTed with: jQuery's `$.post`, an XHR sending `page=1&…`; its
-    other pages are then POSTed the same way).
+def json_pages(text: str, url: str, posted: Posted | None = None) -> list[PageRequest]:
+    """The pages after this one of a JSON list answer asked for with a page number: in its URL
+    (`?pageNo=1`), or in what it was POSTed with (a form, `channelid=1813&page=1` as jQuery's
+    `$.post` sends it; a JSON object, `{"pageNo": 1}` as axios does), its other pages then
+    POSTed the same way.
 
     All of them when the answer says how many there are (`totalPage`, or `total` and the page
     size); only the next one when it does not but came back full (as many links as the
@@ -361,7 +362,7 @@ def json_pages(text: str, url: str, form: dict[str, str] | None = None) -> list[
     page, and a later page asking for the earlier ones again would fetch what a browser (whose
     requests Scrapy's duplicate filter never sees) fetched already.
     """
-    fields = form if form is not None else dict(parse_qsl(urlsplit(url).query))
+    fields = posted.fields if posted is not None else dict(parse_qsl(urlsplit(url).query))
     page = _page_parameter(fields)
     if page is None:
         return []
@@ -382,26 +383,39 @@ def json_pages(text: str, url: str, form: dict[str, str] | None = None) -> list[
         wanted = range(current + 1, current + 2)  # an API ignoring its page number ends too
     else:
         return []
-    if form is not None:
-        return [
-            PageRequest(url, method="POST", formdata={**form, name: str(n)})
-            for n in wanted
-            if n > current
-        ]
-    return [PageRequest(replace_page(url, n, name)) for n in wanted if n > current]
+    return [_page_request(url, posted, name, n) for n in wanted if n > current]
 
 
-def _page_parameter(fields: dict[str, str]) -> tuple[str, int] | None:
-    """(name, value) of the page-number field of a query or form, if it has one."""
+def _page_request(url: str, posted: Posted | None, name: str, number: int) -> PageRequest:
+    """Page `number` asked for as the first was: its URL, its form or its JSON object."""
+    if posted is None:
+        return PageRequest(replace_page(url, number, name))
+    if posted.json:  # the number as the script sent it: 2, or "2"
+        value = str(number) if isinstance(posted.fields[name], str) else number
+        return PageRequest(url, method="POST", json={**posted.fields, name: value})
+    return PageRequest(url, method="POST", formdata={**posted.fields, name: str(number)})
+
+
+def _page_parameter(fields: dict[str, Any]) -> tuple[str, int] | None:
+    """(name, value) of the page-number field of a query, form or JSON object, if it has one."""
     for name, value in fields.items():
-        if name.lower() in PAGE_KEYS and value.isdigit():
+        if name.lower() in PAGE_KEYS and _number(value) is not None:
             return name, int(value)
     return None
 
 
-def _page_size(data: Any, fields: dict[str, str]) -> int | None:
+def _number(value: Any) -> int | None:
+    """A whole number given as digits or as a number (0 included; never a boolean)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return int(value)
+    return None
+
+
+def _page_size(data: Any, fields: dict[str, Any]) -> int | None:
     for name, value in fields.items():
-        if name.lower() in SIZE_PARAMETERS and value.isdigit() and int(value) > 0:
+        if name.lower() in SIZE_PARAMETERS and (_number(value) or 0) > 0:
             return int(value)
     return _paging_number(data, SIZE_PARAMETERS)
 

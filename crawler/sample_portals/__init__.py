@@ -794,6 +794,7 @@ def build_scripted(portals: Portals) -> Site:
                     ("/xxgk/bmnb/", "部门年报"),
                     ("/xxgk/sfj/list.do", "司法局年报"),
                     ("/xxgk/wjw/index.html", "卫健委年报"),
+                    ("/xxgk/fgw/index.html", "发改委年报"),
                 ]
             ),
         ),
@@ -845,7 +846,7 @@ def build_scripted(portals: Portals) -> Site:
         [("Content-Type", "application/json")],
     )
     departments = add_paged_api(site)
-    paged = add_form_pager(site) + add_script_pager(site)
+    paged = add_form_pager(site) + add_script_pager(site) + add_json_post_list(site)
     for spec in [*specs, older, *departments, *paged]:
         site.html(
             spec.path,
@@ -995,6 +996,74 @@ def add_script_pager(site: Site) -> list[ReportSpec]:
             [("Content-Type", "application/json; charset=utf-8")],
         )
     return reports
+
+
+def json_key(data: dict[str, Any]) -> str:
+    """How the sample server files a JSON body: whatever the spacing and order it was sent in."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def add_json_post_list(site: Site) -> list[ReportSpec]:
+    """A Vue-style list: its script POSTs a JSON object for each page (axios's way) and draws
+    a pager of icons only, no label to click by: its second page is found only by POSTing the
+    object again with the next page number."""
+    reports = [
+        generated_spec(
+            "scripted", f"/xxgk/fgw/{y + 1}/nb{y}.html", "示例市发展和改革委员会", y, 770 + y
+        )
+        for y in (2023, 2022, 2021)
+    ]
+    site.html(
+        "/xxgk/fgw/index.html",
+        page(
+            "发改委年报",
+            "<div id='app'><ul id='fgw-list' class='news-list'></ul>"
+            "<div id='fgw-pager' class='pagination'></div></div><script src='/js/fgw.js'></script>",
+        ),
+    )
+    site.pages["/js/fgw.js"] = Page(
+        JSON_POST_SCRIPT.encode(), 200, [("Content-Type", "application/javascript; charset=utf-8")]
+    )
+    for number, chunk in ((1, reports[:2]), (2, reports[2:])):
+        answer = {
+            "code": 200,
+            "data": {
+                "records": [{"title": r.title, "url": r.path} for r in chunk],
+                "total": len(reports),
+                "current": number,
+            },
+        }
+        asked = {"channelId": 77, "pageNo": number, "pageSize": 2}
+        site.forms[("/api/fgw/list", json_key(asked))] = Page(
+            json.dumps(answer, ensure_ascii=False).encode(),
+            200,
+            [("Content-Type", "application/json;charset=UTF-8")],
+        )
+    return reports
+
+
+JSON_POST_SCRIPT = """
+// Vue-style: a JSON object POSTed for each page; the pager is an icon, with no label.
+(function () {
+  var list = document.getElementById('fgw-list');
+  var bar = document.getElementById('fgw-pager');
+  function ask(pageNo) {
+    fetch('/api/fgw/list', {
+      method: 'POST',
+      headers: {'Content-Type': 'application/json;charset=UTF-8'},
+      body: JSON.stringify({channelId: 77, pageNo: pageNo, pageSize: 2})
+    }).then(function (r) { return r.json(); }).then(function (d) {
+      list.innerHTML = d.data.records.map(function (x) {
+        return '<li><a href="' + x.url + '">' + x.title + '</a></li>';
+      }).join('');
+      bar.innerHTML = '<a href="javascript:;" class="btn-next">' +
+        '<i class="el-icon-arrow-right"></i></a>';
+      bar.querySelector('a').onclick = function () { ask(pageNo + 1); };
+    });
+  }
+  ask(1);
+})();
+"""
 
 
 APPENDIX_SCRIPT = """
