@@ -83,6 +83,7 @@ class PortalBase(scrapy.Spider):
         if not self.sites:
             raise ValueError("no portal given: pass sites=[...] or start_urls=...")
         self.browser_portals = {s["url"] for s in self.sites if s.get("browser")}
+        self.unsearched = {s["url"] for s in self.sites if s.get("search") is False}
         self.searched: set[tuple[str, str]] = set()  # (search API, site id) asked this crawl
 
     async def start(self) -> Any:
@@ -289,9 +290,7 @@ class PortalBase(scrapy.Spider):
         pages = site_searches(response.text, response.url)  # most pages: none, at once
         if not pages or response.meta.get("playwright"):
             return []
-        if not self.settings.getbool("NIANBAO_SITE_SEARCH"):
-            return []
-        if any(s["url"] == portal and s.get("search") is False for s in self.sites):
+        if portal in self.unsearched or not self.settings.getbool("NIANBAO_SITE_SEARCH"):
             return []
         found = []
         for page in pages:

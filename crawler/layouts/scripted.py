@@ -417,20 +417,20 @@ def _page_size(data: Any, fields: dict[str, Any]) -> int | None:
     for name, value in fields.items():
         if name.lower() in SIZE_PARAMETERS and (_number(value) or 0) > 0:
             return int(value)
-    return _paging_number(data, SIZE_PARAMETERS)
+    return paging_number(data, SIZE_PARAMETERS)
 
 
 def _page_count(data: Any, size: int | None) -> int | None:
-    pages = _paging_number(data, PAGE_COUNT_KEYS)
+    pages = paging_number(data, PAGE_COUNT_KEYS)
     if pages is not None:
         return pages
-    total = _paging_number(data, TOTAL_KEYS)
+    total = paging_number(data, TOTAL_KEYS)
     if total is not None and size:
         return math.ceil(total / size)
     return None
 
 
-def _paging_number(data: Any, keys: tuple[str, ...]) -> int | None:
+def paging_number(data: Any, keys: tuple[str, ...]) -> int | None:
     """A positive whole number under one of `keys` in the answer's envelope: its objects
     outside any list (an item's `count` of visits is not the list's total)."""
     stack = [data]

@@ -27,6 +27,7 @@ import lxml.etree
 import lxml.html
 
 from crawler.layouts.base import Link, PageRequest, json_objects
+from crawler.layouts.scripted import TOTAL_KEYS, paging_number
 from crawler.scope import is_report_title
 
 QUERY = "政府信息公开工作年度报告"
@@ -45,7 +46,6 @@ FIELD_NEAR = {
 }
 URL_KEYS = ("url", "link", "docurl", "linkurl", "href")
 TITLE_KEYS = ("titleo", "title", "doctitle", "name")
-TOTAL_KEYS = ("total", "totalcount", "totalnum", "count")
 TAG = re.compile(r"<[^>]+>")
 
 
@@ -116,8 +116,10 @@ def answer_links(text: str, url: str) -> list[Link]:
     counter's `url` parameter), titled as the result shows them. Other results are left: the
     search is asked for reports, not for a walk into whatever else matched."""
     data = _json(text)
-    if data is None:
-        return []
+    return [] if data is None else _report_links(data, url)
+
+
+def _report_links(data: Any, url: str) -> list[Link]:
     found: dict[str, Link] = {}
     for link in [*_snippet_links(data, url), *_object_links(data, url)]:
         if is_report_title(link.text):
@@ -134,13 +136,13 @@ def answer_pages(text: str, url: str, form: dict[str, str]) -> list[PageRequest]
     if data is None or not is_search_api(url):
         return []
     number, size = _number(form.get("p"), 1), _number(form.get("pg"), PAGE_SIZE)
-    shown, total = _results(data), _total(data)
+    shown, total = _results(data), paging_number(data, TOTAL_KEYS)
     if number == 1 and 0 < shown < size:
         size = shown
     seen = (number - 1) * size + shown
     if number >= MAX_PAGES or total is None or not shown or seen >= total:
         return []
-    if not answer_links(text, url):
+    if not _report_links(data, url):
         return []
     referer = urljoin(url, "/jsearchfront/search.do")
     return [search_page(url, {**form, "pg": str(size)}, number + 1, referer)]
@@ -220,12 +222,3 @@ def _results(data: Any) -> int:
     """How many results a page holds: its longest list."""
     lists = [value for item in json_objects(data) for value in item.values()]
     return max((len(value) for value in lists if isinstance(value, list)), default=0)
-
-
-def _total(data: Any) -> int | None:
-    """The number of results the answer says there are."""
-    for item in json_objects(data):
-        for key, value in item.items():
-            if key.lower() in TOTAL_KEYS and str(value).isdigit():
-                return int(value)
-    return None

@@ -83,6 +83,18 @@ class Site:
         )
 
 
+def json_page(data: Any, content_type: str = "application/json; charset=utf-8") -> Page:
+    """A JSON answer of a sample site's API."""
+    return Page(
+        json.dumps(data, ensure_ascii=False).encode(), 200, [("Content-Type", content_type)]
+    )
+
+
+def script_page(source: str) -> Page:
+    """A sample site's script file."""
+    return Page(source.encode(), 200, [("Content-Type", "application/javascript; charset=utf-8")])
+
+
 def seed_truth() -> dict[str, Any]:
     return json.loads(files("crawler.sample_portals").joinpath("truth.json").read_text("utf-8"))
 
@@ -805,9 +817,7 @@ def build_scripted(portals: Portals) -> Site:
         "</div><script src='/js/nblist.js'></script>",
     )
     site.html("/xxgk/ndbg/index.html", shell)
-    site.pages["/js/nblist.js"] = Page(
-        LIST_SCRIPT.encode(), 200, [("Content-Type", "application/javascript; charset=utf-8")]
-    )
+    site.pages["/js/nblist.js"] = script_page(LIST_SCRIPT)
     specs = [
         generated_spec("scripted", f"/xxgk/ndbg/{y}/nb{y}.html", "示例市人民政府", y, 500 + y)
         for y in (2021, 2022, 2023)
@@ -819,11 +829,7 @@ def build_scripted(portals: Portals) -> Site:
             "page": n,
             "totalPage": len(api_pages),
         }
-        site.pages[f"/api/nb/list?page={n}"] = Page(
-            json.dumps(answer, ensure_ascii=False).encode(),
-            200,
-            [("Content-Type", "application/json; charset=utf-8")],
-        )
+        site.pages[f"/api/nb/list?page={n}"] = json_page(answer)
     older = generated_spec("scripted", "/xxgk/wqnb/2019/nb2019.html", "示例市人民政府", 2019, 519)
     site.html(
         "/xxgk/wqnb/",
@@ -837,14 +843,8 @@ def build_scripted(portals: Portals) -> Site:
             "</script>",
         ),
     )
-    site.pages["/api/nb/archive.json"] = Page(
-        json.dumps(
-            {"data": [{"name": older.title, "link": older.path, "date": "2020-01-20"}]},
-            ensure_ascii=False,
-        ).encode(),
-        200,
-        [("Content-Type", "application/json")],
-    )
+    archive = {"data": [{"name": older.title, "link": older.path, "date": "2020-01-20"}]}
+    site.pages["/api/nb/archive.json"] = json_page(archive, "application/json")
     departments = add_paged_api(site)
     paged = add_form_pager(site) + add_script_pager(site) + add_json_post_list(site)
     for spec in [*specs, older, *departments, *paged]:
@@ -883,11 +883,7 @@ def add_paged_api(site: Site) -> list[ReportSpec]:
             "code": 0,
             "data": {"total": len(reports), "list": [{"title": spec.title, "url": spec.path}]},
         }
-        site.pages[f"/api/nb/dept?pageNo={number}&pageSize=1"] = Page(
-            json.dumps(answer, ensure_ascii=False).encode(),
-            200,
-            [("Content-Type", "application/json; charset=utf-8")],
-        )
+        site.pages[f"/api/nb/dept?pageNo={number}&pageSize=1"] = json_page(answer)
     return reports
 
 
@@ -981,20 +977,14 @@ def add_script_pager(site: Site) -> list[ReportSpec]:
             "<script src='/js/pagebar.js'></script>",
         ),
     )
-    site.pages["/js/pagebar.js"] = Page(
-        PAGER_SCRIPT.encode(), 200, [("Content-Type", "application/javascript; charset=utf-8")]
-    )
+    site.pages["/js/pagebar.js"] = script_page(PAGER_SCRIPT)
     for number, chunk in ((1, reports[:2]), (2, reports[2:])):
         answer = {
             "page": number,
             "pageCount": 2,
             "list": [{"doctitle": r.title, "chnldocurl": r.path} for r in chunk],
         }
-        site.forms[("/api/search", f"channelid=1813&page={number}")] = Page(
-            json.dumps(answer, ensure_ascii=False).encode(),
-            200,
-            [("Content-Type", "application/json; charset=utf-8")],
-        )
+        site.forms[("/api/search", f"channelid=1813&page={number}")] = json_page(answer)
     return reports
 
 
@@ -1021,9 +1011,7 @@ def add_json_post_list(site: Site) -> list[ReportSpec]:
             "<div id='fgw-pager' class='pagination'></div></div><script src='/js/fgw.js'></script>",
         ),
     )
-    site.pages["/js/fgw.js"] = Page(
-        JSON_POST_SCRIPT.encode(), 200, [("Content-Type", "application/javascript; charset=utf-8")]
-    )
+    site.pages["/js/fgw.js"] = script_page(JSON_POST_SCRIPT)
     for number, chunk in ((1, reports[:2]), (2, reports[2:])):
         answer = {
             "code": 200,
@@ -1034,10 +1022,8 @@ def add_json_post_list(site: Site) -> list[ReportSpec]:
             },
         }
         asked = {"channelId": 77, "pageNo": number, "pageSize": 2}
-        site.forms[("/api/fgw/list", json_key(asked))] = Page(
-            json.dumps(answer, ensure_ascii=False).encode(),
-            200,
-            [("Content-Type", "application/json;charset=UTF-8")],
+        site.forms[("/api/fgw/list", json_key(asked))] = json_page(
+            answer, "application/json;charset=UTF-8"
         )
     return reports
 
@@ -1101,15 +1087,9 @@ def add_appendix_by_script(site: Site, portals: Portals) -> None:
             "<script>window.articleId = 'cl2021';</script><script src='/js/appendix.js'></script>",
         ),
     )
-    site.pages["/js/appendix.js"] = Page(
-        APPENDIX_SCRIPT.encode(), 200, [("Content-Type", "application/javascript; charset=utf-8")]
-    )
+    site.pages["/js/appendix.js"] = script_page(APPENDIX_SCRIPT)
     answer = {"files": [{"name": "昌乐县2021年报.pdf", "url": pdf}]}
-    site.pages["/api/appendix?id=cl2021"] = Page(
-        json.dumps(answer, ensure_ascii=False).encode(),
-        200,
-        [("Content-Type", "application/json; charset=utf-8")],
-    )
+    site.pages["/api/appendix?id=cl2021"] = json_page(answer)
     site.pages[pdf] = Page(
         attachment_bytes("report.pdf"), 200, [("Content-Type", "application/pdf")]
     )
@@ -1163,11 +1143,7 @@ def build_gkmlpt(portals: Portals) -> Site:
     ]
     for number, chunk in ((1, articles[:3]), (2, articles[3:])):
         answer = {"articles": chunk, "total": len(articles)}
-        site.pages[f"/gzsw/gkmlpt/api/all/2629?page={number}&sid=175"] = Page(
-            json.dumps(answer, ensure_ascii=False).encode(),
-            200,
-            [("Content-Type", "application/json; charset=utf-8")],
-        )
+        site.pages[f"/gzsw/gkmlpt/api/all/2629?page={number}&sid=175"] = json_page(answer)
     for spec in specs:
         site.html(
             spec.path,
