@@ -183,6 +183,41 @@ def test_a_list_asked_for_by_a_json_post_is_paged_by_its_object():
     assert json_pages(answer(10, total=25), API, Posted(flag, json=True)) == []
 
 
+def test_a_list_paged_by_record_offset_moves_the_offset_a_page_at_a_time():
+    """`start=0&limit=10` (ExtJS, Solr): page 2 starts at record 10, not at `start=1`."""
+    assert asked(json_pages(answer(10, total=25), f"{API}?start=0&limit=10")) == [
+        "?start=10&limit=10",
+        "?start=20&limit=10",
+    ]
+    assert asked(json_pages(answer(10, total=25), f"{API}?offset=10&limit=10")) == [
+        "?offset=20&limit=10"
+    ]
+    assert json_pages(answer(5, total=25), f"{API}?offset=20&limit=10") == []  # the last page
+    # Records counted from 1 (`start=1`): the next pages start at 11 and 21.
+    assert asked(json_pages(answer(10, total=25), f"{API}?col=2&start=1&rows=10")) == [
+        "?col=2&start=11&rows=10",
+        "?col=2&start=21&rows=10",
+    ]
+    assert asked(json_pages(answer(10), f"{API}?start=30&limit=10")) == ["?start=40&limit=10"]
+    assert json_pages(answer(7), f"{API}?start=30&limit=10") == []  # short: the end
+    assert json_pages(answer(10, total=25), f"{API}?start=0") == []  # no size: no step
+
+
+def test_a_page_number_and_an_offset_sent_together_move_together():
+    """ExtJS's store sends `page`, `start` and `limit`: a server may read either."""
+    assert asked(json_pages(answer(10, total=25), f"{API}?page=1&start=0&limit=10")) == [
+        "?page=2&start=10&limit=10",
+        "?page=3&start=20&limit=10",
+    ]
+
+
+def test_an_offset_posted_in_a_json_object_is_moved_there():
+    """Elasticsearch's `from`/`size` in a POSTed query object."""
+    sent = {"query": "年度报告", "from": 0, "size": 10}
+    pages = json_pages(answer(10, total=25), API, Posted(sent, json=True))
+    assert [p.json for p in pages] == [{**sent, "from": 10}, {**sent, "from": 20}]
+
+
 def test_a_list_that_never_comes_back_short_ends_at_the_cap():
     """An API that ignores its page number answers every page full: the chain stops."""
     last = f"{API}?pageNo={MAX_JSON_PAGES}&pageSize=10"

@@ -346,14 +346,17 @@ TOTAL_KEYS = (
     "recordcount",
     "count",
 )
+# A record offset with a page size beside it (`start=0&limit=20`): ExtJS, Solr, `offset`,
+# Elasticsearch's `from`. Not Hanweb's `startrecord`, which its own layout pages with `endrecord`.
+OFFSET_KEYS = {"start", "offset", "startrow", "startindex", "skip", "from", "firstresult"}
 MAX_JSON_PAGES = 50  # pages of one list API asked for; a yearly-report list is far shorter
 
 
 def json_pages(text: str, url: str, posted: Posted | None = None) -> list[PageRequest]:
-    """The pages after this one of a JSON list answer asked for with a page number: in its URL
-    (`?pageNo=1`), or in what it was POSTed with (a form, `channelid=1813&page=1` as jQuery's
-    `$.post` sends it; a JSON object, `{"pageNo": 1}` as axios does), its other pages then
-    POSTed the same way.
+    """The pages after this one of a JSON list answer asked for with a page number or a record
+    offset: in its URL (`?pageNo=1`, `?start=0&limit=20`), or in what it was POSTed with (a
+    form, `channelid=1813&page=1` as jQuery's `$.post` sends it; a JSON object, `{"pageNo": 1}`
+    as axios does), its other pages then POSTed the same way.
 
     All of them when the answer says how many there are (`totalPage`, or `total` and the page
     size); only the next one when it does not but came back full (as many links as the
@@ -363,10 +366,9 @@ def json_pages(text: str, url: str, posted: Posted | None = None) -> list[PageRe
     requests Scrapy's duplicate filter never sees) fetched already.
     """
     fields = posted.fields if posted is not None else dict(parse_qsl(urlsplit(url).query))
-    page = _page_parameter(fields)
-    if page is None:
+    paging = _paging(fields)
+    if paging is None:
         return []
-    name, current = page
     try:
         data = json.loads(text)
     except ValueError:
@@ -376,24 +378,66 @@ def json_pages(text: str, url: str, posted: Posted | None = None) -> list[PageRe
         return []
     size = _page_size(data, fields)
     count = _page_count(data, size)
-    first = 0 if current == 0 else 1
     if count is not None:
-        wanted = range(first, first + min(count, MAX_JSON_PAGES))
-    elif size and len(links) >= size and current + 1 < first + MAX_JSON_PAGES:
-        wanted = range(current + 1, current + 2)  # an API ignoring its page number ends too
+        wanted = range(min(count, MAX_JSON_PAGES))
+    elif size and len(links) >= size and paging.index + 1 < MAX_JSON_PAGES:
+        wanted = range(paging.index + 1, paging.index + 2)  # an API ignoring its page ends too
     else:
         return []
-    return [_page_request(url, posted, name, n) for n in wanted if n > current]
+    return [_page_request(url, posted, paging.fields(k)) for k in wanted if k > paging.index]
 
 
-def _page_request(url: str, posted: Posted | None, name: str, number: int) -> PageRequest:
-    """Page `number` asked for as the first was: its URL, its form or its JSON object."""
+@dataclass(frozen=True)
+class Paging:
+    """How a JSON list's request names its page: by number (`pageNo=1`), by the offset of its
+    first record with a page size (`start=0&limit=20`: ExtJS, Solr; `offset`, `from`), or
+    both (ExtJS sends `page`, `start` and `limit` together; both are moved on)."""
+
+    index: int  # the page asked for, counted from 0
+    page: tuple[str, int] | None = None  # (field, number of the first page: 0 or 1)
+    offset: tuple[str, int, int] | None = None  # (field, offset of the first page, page size)
+
+    def fields(self, index: int) -> dict[str, int]:
+        """The paging fields' values for page `index`."""
+        values = {}
+        if self.page is not None:
+            values[self.page[0]] = self.page[1] + index
+        if self.offset is not None:
+            name, first, size = self.offset
+            values[name] = first + index * size
+        return values
+
+
+def _paging(fields: dict[str, Any]) -> Paging | None:
+    page = _page_parameter(fields)
+    size = _size_parameter(fields)
+    offset = _offset_parameter(fields) if size else None
+    if page is not None:
+        name, current = page
+        first = 0 if current == 0 else 1
+        index = current - first
+        if offset is None:
+            return Paging(index, page=(name, first))
+        return Paging(index, (name, first), (offset[0], max(offset[1] - index * size, 0), size))
+    if offset is not None and size:
+        name, value = offset
+        index = value // size  # start=1, 21, 41: records counted from 1
+        return Paging(index, offset=(name, value - index * size, size))
+    return None
+
+
+def _page_request(url: str, posted: Posted | None, values: dict[str, int]) -> PageRequest:
+    """The page asked for as the first was, its paging fields set to `values`: its URL, its
+    form or its JSON object."""
     if posted is None:
-        return PageRequest(replace_page(url, number, name))
-    if posted.json:  # the number as the script sent it: 2, or "2"
-        value = str(number) if isinstance(posted.fields[name], str) else number
-        return PageRequest(url, method="POST", json={**posted.fields, name: value})
-    return PageRequest(url, method="POST", formdata={**posted.fields, name: str(number)})
+        for name, number in values.items():
+            url = replace_page(url, number, name)
+        return PageRequest(url)
+    if posted.json:  # each number as the script sent it: 2, or "2"
+        sent = {k: str(v) if isinstance(posted.fields[k], str) else v for k, v in values.items()}
+        return PageRequest(url, method="POST", json={**posted.fields, **sent})
+    formdata = {**posted.fields, **{k: str(v) for k, v in values.items()}}
+    return PageRequest(url, method="POST", formdata=formdata)
 
 
 def _page_parameter(fields: dict[str, Any]) -> tuple[str, int] | None:
@@ -401,6 +445,22 @@ def _page_parameter(fields: dict[str, Any]) -> tuple[str, int] | None:
     for name, value in fields.items():
         if name.lower() in PAGE_KEYS and _number(value) is not None:
             return name, int(value)
+    return None
+
+
+def _offset_parameter(fields: dict[str, Any]) -> tuple[str, int] | None:
+    """(name, value) of the record-offset field, if it has one."""
+    for name, value in fields.items():
+        if name.lower() in OFFSET_KEYS and _number(value) is not None:
+            return name, int(value)
+    return None
+
+
+def _size_parameter(fields: dict[str, Any]) -> int | None:
+    """The page size the request asked for."""
+    for name, value in fields.items():
+        if name.lower() in SIZE_PARAMETERS and (_number(value) or 0) > 0:
+            return int(value)
     return None
 
 
@@ -414,10 +474,7 @@ def _number(value: Any) -> int | None:
 
 
 def _page_size(data: Any, fields: dict[str, Any]) -> int | None:
-    for name, value in fields.items():
-        if name.lower() in SIZE_PARAMETERS and (_number(value) or 0) > 0:
-            return int(value)
-    return paging_number(data, SIZE_PARAMETERS)
+    return _size_parameter(fields) or paging_number(data, SIZE_PARAMETERS)
 
 
 def _page_count(data: Any, size: int | None) -> int | None:

@@ -791,7 +791,8 @@ def build_scripted(portals: Portals) -> Site:
     One list hides its API inside a script and shows one page at a time (only a browser finds
     the address; Scrapy asks for the page its pager waits to be clicked for); one calls
     `fetch('/api/nb/archive.json')` with the address in plain sight (Scrapy fetches the JSON);
-    one names a paged API in plain sight (`?pageNo=1&pageSize=1`, its answer gives the total).
+    one names a paged API in plain sight (`?pageNo=1&pageSize=1`, its answer gives the total),
+    one an API paged by record offset (`?start=0&limit=2`).
     """
     site = Site("scripted")
     site.html(
@@ -807,6 +808,7 @@ def build_scripted(portals: Portals) -> Site:
                     ("/xxgk/sfj/list.do", "司法局年报"),
                     ("/xxgk/wjw/index.html", "卫健委年报"),
                     ("/xxgk/fgw/index.html", "发改委年报"),
+                    ("/xxgk/tjj/", "统计局年报"),
                 ]
             ),
         ),
@@ -845,7 +847,7 @@ def build_scripted(portals: Portals) -> Site:
     )
     archive = {"data": [{"name": older.title, "link": older.path, "date": "2020-01-20"}]}
     site.pages["/api/nb/archive.json"] = json_page(archive, "application/json")
-    departments = add_paged_api(site)
+    departments = add_paged_api(site) + add_offset_api(site)
     paged = add_form_pager(site) + add_script_pager(site) + add_json_post_list(site)
     for spec in [*specs, older, *departments, *paged]:
         site.html(
@@ -859,6 +861,20 @@ def build_scripted(portals: Portals) -> Site:
     return site
 
 
+def fetched_list(title: str, api: str, items: str) -> str:
+    """A list page whose inline script fetches its JSON API, the address in plain sight, and
+    draws a link for each object at `items` in the answer (`data.list`, `rows`)."""
+    return page(
+        title,
+        "<ul id='fetched-list' class='list'></ul><script>"
+        f"fetch('{api}').then(function (r) {{ return r.json(); }})"
+        f".then(function (d) {{ d.{items}.forEach(function (x) {{"
+        "document.getElementById('fetched-list').insertAdjacentHTML('beforeend',"
+        " '<li><a href=\"' + x.url + '\">' + x.title + '</a></li>'); }); });"
+        "</script>",
+    )
+
+
 def add_paged_api(site: Site) -> list[ReportSpec]:
     """A list whose script names its paged JSON API in plain sight, one report a page: the
     second is found only by paging through the API (its answer gives the total)."""
@@ -866,24 +882,30 @@ def add_paged_api(site: Site) -> list[ReportSpec]:
         generated_spec("scripted", f"/xxgk/bmnb/2024/{slug}2023.html", organization, 2023, seed)
         for slug, organization, seed in (("jyj", "示例市教育局", 601), ("czj", "示例市财政局", 602))
     ]
-    site.html(
-        "/xxgk/bmnb/",
-        page(
-            "部门年报",
-            "<ul id='dept-list' class='list'></ul><script>"
-            "fetch('/api/nb/dept?pageNo=1&pageSize=1').then(function (r) { return r.json(); })"
-            ".then(function (d) { d.data.list.forEach(function (x) {"
-            "document.getElementById('dept-list').insertAdjacentHTML('beforeend',"
-            " '<li><a href=\"' + x.url + '\">' + x.title + '</a></li>'); }); });"
-            "</script>",
-        ),
-    )
+    shell = fetched_list("部门年报", "/api/nb/dept?pageNo=1&pageSize=1", "data.list")
+    site.html("/xxgk/bmnb/", shell)
     for number, spec in enumerate(reports, start=1):
         answer = {
             "code": 0,
             "data": {"total": len(reports), "list": [{"title": spec.title, "url": spec.path}]},
         }
         site.pages[f"/api/nb/dept?pageNo={number}&pageSize=1"] = json_page(answer)
+    return reports
+
+
+def add_offset_api(site: Site) -> list[ReportSpec]:
+    """A list whose script names its JSON API in plain sight, paged by record offset as an
+    ExtJS store pages it (`start=0&limit=2`, the answer's `totalCount`): its third report is
+    found only at `start=2`, not at the `start=1` a page counter would ask for."""
+    reports = [
+        generated_spec("scripted", f"/xxgk/tjj/{y + 1}/nb{y}.html", "示例市统计局", y, 680 + y)
+        for y in (2023, 2022, 2021)
+    ]
+    site.html("/xxgk/tjj/", fetched_list("统计局年报", "/api/nb/tjj?start=0&limit=2", "rows"))
+    for start in (0, 2):
+        rows = [{"title": r.title, "url": r.path} for r in reports[start : start + 2]]
+        answer = {"success": True, "totalCount": len(reports), "rows": rows}
+        site.pages[f"/api/nb/tjj?start={start}&limit=2"] = json_page(answer)
     return reports
 
 
