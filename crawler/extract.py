@@ -6,6 +6,7 @@ declaration: a declared encoding is used only when the bytes really decode with 
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import zipfile
@@ -31,6 +32,16 @@ _DOWNLOAD_URL = re.compile(
 )
 _DOWNLOAD_TEXT = re.compile(r"附件|^[【\[]?\s*(?:点击|点此)?下载\s*[】\]]?$")
 
+# Byte order marks of the wide Unicode forms, which decide a page's encoding before any
+# declaration (as browsers do: a page saved as "Unicode" by a Windows editor or by Word keeps
+# the `<meta charset="utf-8">` it had). UTF-32 LE first: its mark begins with UTF-16 LE's.
+WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
 ATTACHMENT_TYPES = {
     "application/pdf": "pdf",
     "application/msword": "doc",
@@ -45,10 +56,11 @@ ATTACHMENT_TYPES = {
 def decode_html(body: bytes, content_type_header: str | None = None) -> tuple[str, str]:
     """Decode an HTML payload; returns (text, encoding used).
 
-    Order: the HTTP charset, then the page's own declaration, then utf-8, then gb18030 — each
-    tried strictly; the GBK family always widens to gb18030 (a superset).
+    Order: a UTF-16/32 byte order mark, the HTTP charset, then the page's own declaration,
+    then utf-8, then gb18030 — each tried strictly; the GBK family always widens to gb18030
+    (a superset).
     """
-    candidates: list[str] = []
+    candidates: list[str] = [wide] if (wide := wide_unicode(body)) else []
     for declared in (
         http_content_type_encoding(content_type_header or ""),
         html_body_declared_encoding(body[:4096]),
@@ -63,6 +75,11 @@ def decode_html(body: bytes, content_type_header: str | None = None) -> tuple[st
         except (UnicodeDecodeError, LookupError):
             continue
     return body.decode("gb18030", errors="replace"), "gb18030"
+
+
+def wide_unicode(body: bytes) -> str | None:
+    """The encoding (utf-16, utf-32) whose byte order mark the bytes begin with, if any."""
+    return next((encoding for mark, encoding in WIDE_BOMS if body.startswith(mark)), None)
 
 
 def meta_tags(body: bytes) -> dict[str, str]:
@@ -112,6 +129,8 @@ def article_text(body: bytes, html: str) -> str:
     """Clean text of an article page: of its CMS container when there is one (the portal's
     chrome left out), else of the whole page."""
     container = article_body(html)
+    if container is None and wide_unicode(body):
+        body = html.encode("utf-8")  # trafilatura takes UTF-16/32 bytes for binary data
     return clean_text(container if container is not None else body)
 
 

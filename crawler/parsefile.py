@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from crawler.attachments import KINDS, AttachmentError, parse_attachment
-from crawler.extract import article_text, decode_html
+from crawler.extract import article_text, decode_html, wide_unicode
 from crawler.report import Report, parse_html, parse_text
 from crawler.store import Rows, now_iso, open_db, save_rows
 
@@ -67,7 +67,7 @@ def parse_file(path: Path) -> tuple[Report, str]:
         raise UnreadableInput(exc.strerror or str(exc)) from exc
     suffix = path.suffix.lower()
     if suffix in HTML_SUFFIXES:
-        if b"\x00" in data[:8192]:
+        if b"\x00" in data[:8192] and not wide_unicode(data):
             raise UnreadableInput("binary data, not an HTML file")
         html, _ = decode_html(data)
         return parse_html(html, path.resolve().as_uri()), article_text(data, html)

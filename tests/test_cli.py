@@ -10,6 +10,7 @@ import sqlite_utils
 from click.testing import CliRunner
 
 from crawler.cli import cli, read_sites
+from crawler.sample_portals import Style, generated_spec, inhouse_article, report_body
 from tests.helpers import SEEDS, load_truth, nianbao
 
 
@@ -165,6 +166,30 @@ def test_parse_reads_text_saved_with_a_bom_or_in_gb18030(
     result = runner.invoke(cli, ["parse", str(saved)])
     assert result.exit_code == 0, result.output
     assert result.output == runner.invoke(cli, ["parse", str(seed)]).output
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig"])
+def test_parse_reads_a_page_saved_as_utf16(runner: CliRunner, tmp_path: Path, encoding: str):
+    """A report page saved by a Windows editor or Word ("Unicode"): UTF-16 with a BOM, its
+    `<meta charset>` still saying utf-8. The same cells and text as the UTF-8 page."""
+    spec = generated_spec("inhouse", "/nb.html", "示例县人民政府", 2022, 3)
+    page = inhouse_article(spec.title, report_body(spec, Style(seed=3)), "2023-01-20")
+    plain, saved = tmp_path / "utf8" / "nb.html", tmp_path / encoding / "nb.html"
+    for path in (plain, saved):
+        path.parent.mkdir()
+    plain.write_text(page, encoding="utf-8")
+    bom = {"utf-16-be": b"\xfe\xff"}.get(encoding, b"")
+    saved.write_bytes(bom + page.encode(encoding))
+    results = [runner.invoke(cli, ["parse", str(p), "--db", f"{p}.db"]) for p in (plain, saved)]
+    assert [r.exit_code for r in results] == [0, 0], results[1].output
+    want, got = (json.loads(r.output) for r in results)
+    assert got["organization"] == "示例县人民政府" and got["year"] == 2022
+    assert got["cells"] == want["cells"] and len(got["cells"]) > 100
+    texts = [
+        [row["text"] for row in sqlite_utils.Database(f"{p}.db").query("select text from reports")]
+        for p in (plain, saved)
+    ]
+    assert texts[0] == texts[1] and texts[1][0].startswith("本报告根据《中华人民共和国政府信息")
 
 
 def test_a_mistyped_portal_url_is_a_usage_error_before_anything_starts(

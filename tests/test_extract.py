@@ -65,6 +65,26 @@ def test_a_report_keeps_every_table_and_loses_the_related_reading_list() -> None
     assert text.count("|") > 100  # the tables, as rows of cells
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_page_in_utf16_is_decoded_by_its_byte_order_mark(encoding: str) -> None:
+    """Saved as "Unicode" with its `<meta charset="utf-8">` kept, and served as utf-8 too: the
+    mark decides, as in a browser; the clean text is the UTF-8 page's, container or none."""
+    page = (
+        "<html><head><meta charset='utf-8'><title>年报</title></head><body>"
+        "<div class='nav'>首页 政务公开</div><div><p>本年度共收到政府信息公开申请12件，"
+        "均已按时答复。</p><p>本年度未收取信息处理费。</p></div></body></html>"
+    )
+    bom = {"utf-16-be": b"\xfe\xff"}.get(encoding, b"")
+    body = bom + page.encode(encoding)
+    html, used = decode_html(body, "text/html; charset=utf-8")
+    assert html.lstrip("\ufeff") == page and used in ("utf-16", "utf-32")
+    assert article_text(body, html) == article_text(page.encode(), page)
+    assert "申请12件" in article_text(body, html)
+    wrapped = page.replace("<div><p>", "<div class='TRS_Editor'><p>")  # a CMS container
+    body = bom + wrapped.encode(encoding)
+    assert article_text(body, decode_html(body)[0]) == article_text(wrapped.encode(), wrapped)
+
+
 def test_a_body_split_in_two_containers_is_kept_whole() -> None:
     html = (
         "<html><body><div class='nav'>首页 政务公开</div>"
