@@ -89,7 +89,10 @@ def test_dash_runs_are_null(raw: str) -> None:
     assert parse_value(raw) is None and parse_value(raw, money=True) is None
 
 
-@pytest.mark.parametrize(("raw", "value"), [("3.9473万", 39473), ("1.2亿", 120000000)])
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [("3.9473万", 39473), ("1.2亿", 120000000), ("2万件", 20000), ("增加1.5万条", 15000)],
+)
 def test_count_takes_wan_and_yi_at_their_word(raw: str, value: int) -> None:
     got = parse_value(raw)
     assert got == value and type(got) is int
@@ -97,3 +100,5 @@ def test_count_takes_wan_and_yi_at_their_word(raw: str, value: int) -> None:
 
 def test_money_keeps_wan_as_its_unit() -> None:
     assert parse_value("3.9473万", money=True) == pytest.approx(3.9473)
+    assert parse_value("2万元", money=True) == 2
+    assert parse_value("1.5亿元", money=True) == 15000

@@ -23,8 +23,8 @@ _SPACES = re.compile(r"[\s\u3000\xa0\u200b\ufeff]+")
 _VALUE = re.compile(
     r"(?P<word>增加|减少|增|减)?(?P<sign>[+\-])?"
     r"(?P<num>\d+(?:\.\d+)?)"
-    r"(?P<unit>件|个|项|条|次|家|宗|万元|万|亿元|亿|元)?"
-)
+    r"(?P<unit>万元|亿元|(?P<scale>万|亿)?(?:件|个|项|条|次|家|宗)|万|亿|元)?"
+)  # a scale before a count's unit: '2万件', '1.2万条'; before 元 it is the money unit 万元
 _MONEY_FACTOR = {  # to 万元, the template's unit for amounts
     "万元": Decimal(1),
     "万": Decimal(1),
@@ -53,8 +53,8 @@ def parse_value(text: str, money: bool = False) -> Number | _NotAValue | None:
     """Value of one cell: a number, None for a null marker, or NOT_A_VALUE (cached: '0' recurs).
 
     `money` applies the 万元 normalisation (亿 ×10000, 元 ÷10000, bare = 万元); a count takes
-    万/亿 at their word (3.9473万 -> 39473) and drops a unit word (件, 个 …). Numbers keep their
-    type: integral results are ints.
+    万/亿 at their word (3.9473万 -> 39473, 2万件 -> 20000) and drops a unit word (件, 个 …).
+    Numbers keep their type: integral results are ints.
     """
     compact = _SPACES.sub("", nfkc(text)).translate(_MINUS)
     if compact in NULL_MARKERS or _DASH_RUN.fullmatch(compact):
@@ -64,14 +64,14 @@ def parse_value(text: str, money: bool = False) -> Number | _NotAValue | None:
     match = _VALUE.fullmatch(compact.replace(",", "") if "," in compact else compact)
     if match is None:
         return NOT_A_VALUE
-    word, sign, num, unit = match.group("word", "sign", "num", "unit")
+    word, sign, num, unit, scale = match.group("word", "sign", "num", "unit", "scale")
     if word and sign:
         return NOT_A_VALUE
     try:
         amount = Decimal(num)
     except InvalidOperation:  # pragma: no cover - the regex admits only digits
         return NOT_A_VALUE
-    amount *= (_MONEY_FACTOR if money else _COUNT_FACTOR).get(unit or "", Decimal(1))
+    amount *= (_MONEY_FACTOR if money else _COUNT_FACTOR).get(scale or unit or "", Decimal(1))
     if sign == "-" or (word and word.startswith("减")):
         amount = -amount
     return _number(amount)
