@@ -188,8 +188,9 @@ def test_a_list_a_script_asks_for_by_posting_json_is_paged_without_a_click(scrip
         (json.loads(e.body), "Origin" in e.headers) for e in requests_for(portals, "/api/fgw/list")
     ]
     assert asked == [
-        ({"channelId": 77, "pageNo": 1, "pageSize": 2}, True),  # the page's script
-        ({"channelId": 77, "pageNo": 2, "pageSize": 2}, False),  # Scrapy, the number a number
+        ({"channelId": 77, "page": {"pageNo": 1, "pageSize": 2}}, True),  # the page's script
+        # Scrapy: the number a number, set inside the nested object where the script put it
+        ({"channelId": 77, "page": {"pageNo": 2, "pageSize": 2}}, False),
     ]
     db = sqlite_utils.Database(data / "nianbao.db")
     url = portals.url("scripted", "/xxgk/fgw/2022/nb2021.html")
@@ -201,7 +202,7 @@ def test_a_list_a_script_asks_for_by_posting_json_is_paged_without_a_click(scrip
         for kind, uri, body in warc_records(data)
         if kind == "request" and uri.endswith("/api/fgw/list")
     ]
-    assert [s["pageNo"] for s in sent] == [1, 2]
+    assert [s["page"]["pageNo"] for s in sent] == [1, 2]
 
 
 def test_a_second_night_asks_for_a_clicked_list_conditionally(scripted, tmp_path: Path):

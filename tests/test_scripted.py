@@ -218,6 +218,28 @@ def test_an_offset_posted_in_a_json_object_is_moved_there():
     assert [p.json for p in pages] == [{**sent, "from": 10}, {**sent, "from": 20}]
 
 
+def test_a_page_number_nested_in_the_posted_object_is_moved_there():
+    """A Java back end's page parameter: `{"page": {"current": 1, "size": 10}, "query": …}`.
+    The other pages get the same object, the number set where it was; deeper is not paging."""
+    sent = {"query": {"channelId": "77", "year": None}, "page": {"current": 1, "size": 10}}
+    pages = json_pages(answer(10, total=25), API, Posted(sent, json=True))
+    assert [p.json for p in pages] == [
+        {"query": {"channelId": "77", "year": None}, "page": {"current": n, "size": 10}}
+        for n in (2, 3)
+    ]
+    assert sent["page"] == {"current": 1, "size": 10}  # the first request's object unchanged
+    flat_first = {"pageNo": 1, "filter": {"page": 9}, "pageSize": 10}  # its own first
+    second, _third = json_pages(answer(10, total=25), API, Posted(flat_first, json=True))
+    assert second.json == {"pageNo": 2, "filter": {"page": 9}, "pageSize": 10}
+    bare = {"page": {"no": 1, "size": 10}, "no": 5}  # a bare name, inside a paging object only
+    assert [p.json for p in json_pages(answer(10, total=25), API, Posted(bare, json=True))] == [
+        {"page": {"no": 2, "size": 10}, "no": 5},
+        {"page": {"no": 3, "size": 10}, "no": 5},
+    ]
+    too_deep = {"a": {"b": {"page": {"pageNo": 1, "pageSize": 10}}}}
+    assert json_pages(answer(10, total=25), API, Posted(too_deep, json=True)) == []
+
+
 def test_a_list_that_never_comes_back_short_ends_at_the_cap():
     """An API that ignores its page number answers every page full: the chain stops."""
     last = f"{API}?pageNo={MAX_JSON_PAGES}&pageSize=10"

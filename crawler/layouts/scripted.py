@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
@@ -387,81 +388,106 @@ def json_pages(text: str, url: str, posted: Posted | None = None) -> list[PageRe
     return [_page_request(url, posted, paging.fields(k)) for k in wanted if k > paging.index]
 
 
+Path = tuple[str, ...]  # a field's keys, outermost first: ("pageNo",), ("page", "current")
+MAX_DEPTH = 3  # objects nested deeper hold filters, not paging
+Keys = set[str] | tuple[str, ...]
+# Inside an object of paging fields, the page number may go by a bare name: {"page": {"no": 1}}
+PAGING_OBJECTS = {"page", "pager", "paging", "pagination", "pageinfo", "pageparam", "pageable"}
+PAGE_NUMBERS = {"no", "num", "number", "index"}
+
+
 @dataclass(frozen=True)
 class Paging:
     """How a JSON list's request names its page: by number (`pageNo=1`), by the offset of its
     first record with a page size (`start=0&limit=20`: ExtJS, Solr; `offset`, `from`), or
-    both (ExtJS sends `page`, `start` and `limit` together; both are moved on)."""
+    both (ExtJS sends `page`, `start` and `limit` together; both are moved on). A field is
+    named by its path: a JSON object may nest them (`{"page": {"current": 1, "size": 10}}`).
+    """
 
     index: int  # the page asked for, counted from 0
-    page: tuple[str, int] | None = None  # (field, number of the first page: 0 or 1)
-    offset: tuple[str, int, int] | None = None  # (field, offset of the first page, page size)
+    page: tuple[Path, int] | None = None  # (field, number of the first page: 0 or 1)
+    offset: tuple[Path, int, int] | None = None  # (field, offset of the first page, page size)
 
-    def fields(self, index: int) -> dict[str, int]:
+    def fields(self, index: int) -> dict[Path, int]:
         """The paging fields' values for page `index`."""
         values = {}
         if self.page is not None:
             values[self.page[0]] = self.page[1] + index
         if self.offset is not None:
-            name, first, size = self.offset
-            values[name] = first + index * size
+            path, first, size = self.offset
+            values[path] = first + index * size
         return values
 
 
 def _paging(fields: dict[str, Any]) -> Paging | None:
-    page = _page_parameter(fields)
-    size = _size_parameter(fields)
-    offset = _offset_parameter(fields) if size else None
+    leaves = list(_leaves(fields))
+    page = _numbered(leaves, PAGE_KEYS) or _numbered(
+        [(p, v) for p, v in leaves if len(p) > 1 and p[-2].lower() in PAGING_OBJECTS], PAGE_NUMBERS
+    )
+    size = _size_of(leaves)
+    offset = _numbered(leaves, OFFSET_KEYS) if size else None
     if page is not None:
-        name, current = page
+        path, current = page
         first = 0 if current == 0 else 1
         index = current - first
-        if offset is None:
-            return Paging(index, page=(name, first))
-        return Paging(index, (name, first), (offset[0], max(offset[1] - index * size, 0), size))
+        if offset is None or size is None:
+            return Paging(index, page=(path, first))
+        return Paging(index, (path, first), (offset[0], max(offset[1] - index * size, 0), size))
     if offset is not None and size:
-        name, value = offset
+        path, value = offset
         index = value // size  # start=1, 21, 41: records counted from 1
-        return Paging(index, offset=(name, value - index * size, size))
+        return Paging(index, offset=(path, value - index * size, size))
     return None
 
 
-def _page_request(url: str, posted: Posted | None, values: dict[str, int]) -> PageRequest:
+def _page_request(url: str, posted: Posted | None, values: dict[Path, int]) -> PageRequest:
     """The page asked for as the first was, its paging fields set to `values`: its URL, its
-    form or its JSON object."""
+    form or its JSON object (nested fields set where they are)."""
     if posted is None:
-        for name, number in values.items():
+        for (name, *_), number in values.items():
             url = replace_page(url, number, name)
         return PageRequest(url)
-    if posted.json:  # each number as the script sent it: 2, or "2"
-        sent = {k: str(v) if isinstance(posted.fields[k], str) else v for k, v in values.items()}
-        return PageRequest(url, method="POST", json={**posted.fields, **sent})
-    formdata = {**posted.fields, **{k: str(v) for k, v in values.items()}}
+    if posted.json:
+        sent = json.loads(json.dumps(posted.fields))  # a copy, nested objects included
+        for path, number in values.items():
+            *outer, name = path
+            holder = sent
+            for key in outer:
+                holder = holder[key]
+            holder[name] = str(number) if isinstance(holder[name], str) else number  # as sent
+        return PageRequest(url, method="POST", json=sent)
+    formdata = {**posted.fields, **{path[0]: str(v) for path, v in values.items()}}
     return PageRequest(url, method="POST", formdata=formdata)
 
 
-def _page_parameter(fields: dict[str, Any]) -> tuple[str, int] | None:
-    """(name, value) of the page-number field of a query, form or JSON object, if it has one."""
-    for name, value in fields.items():
-        if name.lower() in PAGE_KEYS and _number(value) is not None:
-            return name, int(value)
-    return None
+def _leaves(fields: dict[str, Any], outer: Path = ()) -> Iterator[tuple[Path, Any]]:
+    """(path, value) of every field, those of nested objects after the object's own."""
+    nested = []
+    for key, value in fields.items():
+        if isinstance(value, dict):
+            nested.append((key, value))
+        else:
+            yield (*outer, key), value
+    if len(outer) + 1 < MAX_DEPTH:
+        for key, value in nested:
+            yield from _leaves(value, (*outer, key))
 
 
-def _offset_parameter(fields: dict[str, Any]) -> tuple[str, int] | None:
-    """(name, value) of the record-offset field, if it has one."""
-    for name, value in fields.items():
-        if name.lower() in OFFSET_KEYS and _number(value) is not None:
-            return name, int(value)
-    return None
+def _numbered_all(leaves: list[tuple[Path, Any]], keys: Keys) -> Iterator[tuple[Path, int]]:
+    """(path, number) of the fields named one of `keys` holding a whole number."""
+    for path, value in leaves:
+        if path[-1].lower() in keys and _number(value) is not None:
+            yield path, int(value)
 
 
-def _size_parameter(fields: dict[str, Any]) -> int | None:
+def _numbered(leaves: list[tuple[Path, Any]], keys: Keys) -> tuple[Path, int] | None:
+    """The first of `_numbered_all`, or None."""
+    return next(_numbered_all(leaves, keys), None)
+
+
+def _size_of(leaves: list[tuple[Path, Any]]) -> int | None:
     """The page size the request asked for."""
-    for name, value in fields.items():
-        if name.lower() in SIZE_PARAMETERS and (_number(value) or 0) > 0:
-            return int(value)
-    return None
+    return next((n for _, n in _numbered_all(leaves, SIZE_PARAMETERS) if n > 0), None)
 
 
 def _number(value: Any) -> int | None:
@@ -474,7 +500,7 @@ def _number(value: Any) -> int | None:
 
 
 def _page_size(data: Any, fields: dict[str, Any]) -> int | None:
-    return _size_parameter(fields) or paging_number(data, SIZE_PARAMETERS)
+    return _size_of(list(_leaves(fields))) or paging_number(data, SIZE_PARAMETERS)
 
 
 def _page_count(data: Any, size: int | None) -> int | None:

@@ -1018,7 +1018,7 @@ def json_key(data: dict[str, Any]) -> str:
 def add_json_post_list(site: Site) -> list[ReportSpec]:
     """A Vue-style list: its script POSTs a JSON object for each page (axios's way) and draws
     a pager of icons only, no label to click by: its second page is found only by POSTing the
-    object again with the next page number."""
+    object again with the next page number, set inside its `page` object."""
     reports = [
         generated_spec(
             "scripted", f"/xxgk/fgw/{y + 1}/nb{y}.html", "示例市发展和改革委员会", y, 770 + y
@@ -1043,7 +1043,7 @@ def add_json_post_list(site: Site) -> list[ReportSpec]:
                 "current": number,
             },
         }
-        asked = {"channelId": 77, "pageNo": number, "pageSize": 2}
+        asked = {"channelId": 77, "page": {"pageNo": number, "pageSize": 2}}
         site.forms[("/api/fgw/list", json_key(asked))] = json_page(
             answer, "application/json;charset=UTF-8"
         )
@@ -1051,7 +1051,8 @@ def add_json_post_list(site: Site) -> list[ReportSpec]:
 
 
 JSON_POST_SCRIPT = """
-// Vue-style: a JSON object POSTed for each page; the pager is an icon, with no label.
+// Vue-style: a JSON object POSTed for each page, the paging fields in an object of their own
+// (a Java back end's page parameter); the pager is an icon, with no label.
 (function () {
   var list = document.getElementById('fgw-list');
   var bar = document.getElementById('fgw-pager');
@@ -1059,7 +1060,7 @@ JSON_POST_SCRIPT = """
     fetch('/api/fgw/list', {
       method: 'POST',
       headers: {'Content-Type': 'application/json;charset=UTF-8'},
-      body: JSON.stringify({channelId: 77, pageNo: pageNo, pageSize: 2})
+      body: JSON.stringify({channelId: 77, page: {pageNo: pageNo, pageSize: 2}})
     }).then(function (r) { return r.json(); }).then(function (d) {
       list.innerHTML = d.data.records.map(function (x) {
         return '<li><a href="' + x.url + '">' + x.title + '</a></li>';
