@@ -212,10 +212,20 @@ def test_a_page_number_and_an_offset_sent_together_move_together():
 
 
 def test_an_offset_posted_in_a_json_object_is_moved_there():
-    """Elasticsearch's `from`/`size` in a POSTed query object."""
-    sent = {"query": "年度报告", "from": 0, "size": 10}
+    sent = {"query": "年度报告", "offset": 0, "limit": 10}
     pages = json_pages(answer(10, total=25), API, Posted(sent, json=True))
-    assert [p.json for p in pages] == [{**sent, "from": 10}, {**sent, "from": 20}]
+    assert [p.json for p in pages] == [{**sent, "offset": 10}, {**sent, "offset": 20}]
+
+
+def test_a_number_beside_a_page_number_that_is_no_offset_is_left_alone():
+    """`start=2020` beside `pageNo=1` is a year, not the offset of page 1: only the page
+    moves. `from` (a year or a date as often as Elasticsearch's offset) never pages."""
+    url = f"{API}?pageNo=1&pageSize=10&start=2020"
+    assert asked(json_pages(answer(10, total=25), url)) == [
+        "?pageNo=2&pageSize=10&start=2020",
+        "?pageNo=3&pageSize=10&start=2020",
+    ]
+    assert json_pages(answer(10, total=25), f"{API}?from=0&size=10") == []
 
 
 def test_a_page_number_nested_in_the_posted_object_is_moved_there():

@@ -347,9 +347,10 @@ TOTAL_KEYS = (
     "recordcount",
     "count",
 )
-# A record offset with a page size beside it (`start=0&limit=20`): ExtJS, Solr, `offset`,
-# Elasticsearch's `from`. Not Hanweb's `startrecord`, which its own layout pages with `endrecord`.
-OFFSET_KEYS = {"start", "offset", "startrow", "startindex", "skip", "from", "firstresult"}
+# A record offset with a page size beside it (`start=0&limit=20`): ExtJS, Solr, `offset`.
+# Not Hanweb's `startrecord`, which its own layout pages with `endrecord`; not `from`, as often
+# a year or a date as Elasticsearch's offset.
+OFFSET_KEYS = {"start", "offset", "startrow", "startindex", "skip", "firstresult"}
 MAX_JSON_PAGES = 50  # pages of one list API asked for; a yearly-report list is far shorter
 
 
@@ -399,7 +400,7 @@ PAGE_NUMBERS = {"no", "num", "number", "index"}
 @dataclass(frozen=True)
 class Paging:
     """How a JSON list's request names its page: by number (`pageNo=1`), by the offset of its
-    first record with a page size (`start=0&limit=20`: ExtJS, Solr; `offset`, `from`), or
+    first record with a page size (`start=0&limit=20`: ExtJS, Solr; `offset`, `skip`), or
     both (ExtJS sends `page`, `start` and `limit` together; both are moved on). A field is
     named by its path: a JSON object may nest them (`{"page": {"current": 1, "size": 10}}`).
     """
@@ -430,9 +431,10 @@ def _paging(fields: dict[str, Any]) -> Paging | None:
         path, current = page
         first = 0 if current == 0 else 1
         index = current - first
-        if offset is None or size is None:
-            return Paging(index, page=(path, first))
-        return Paging(index, (path, first), (offset[0], max(offset[1] - index * size, 0), size))
+        base = offset[1] - index * size if offset is not None and size else None
+        if offset is None or size is None or base not in (0, 1):
+            return Paging(index, page=(path, first))  # a field beside it that is no offset
+        return Paging(index, (path, first), (offset[0], base, size))
     if offset is not None and size:
         path, value = offset
         index = value // size  # start=1, 21, 41: records counted from 1
