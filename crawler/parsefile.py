@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from crawler.attachments import KINDS, AttachmentError, parse_attachment
-from crawler.extract import article_text, decode_html, wide_unicode
+from crawler.extract import WIDE_BOMS, article_text, decode_html, wide_unicode
 from crawler.report import Report, parse_html, parse_text
 from crawler.store import Rows, now_iso, open_db, save_rows
 
@@ -29,13 +29,7 @@ class UnusableDatabase(Exception):
     """`--db` names something that is not (and cannot become) a nianbao SQLite database."""
 
 
-BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE, whose BOM begins it
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
+BOMS = (*WIDE_BOMS, (codecs.BOM_UTF8, "utf-8-sig"))
 
 
 def read_text_file(data: bytes) -> str:

@@ -14,6 +14,7 @@ keeps a page out of the browser.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import re
@@ -378,7 +379,7 @@ def json_pages(text: str, url: str, posted: Posted | None = None) -> list[PageRe
     links = _document_links(data, url)
     if not links:
         return []
-    size = _page_size(data, fields)
+    size = paging.size or paging_number(data, SIZE_PARAMETERS)
     count = _page_count(data, size)
     if count is not None:
         wanted = range(min(count, MAX_JSON_PAGES))
@@ -406,17 +407,17 @@ class Paging:
     """
 
     index: int  # the page asked for, counted from 0
+    size: int | None  # the page size asked for, if the request names one
     page: tuple[Path, int] | None = None  # (field, number of the first page: 0 or 1)
-    offset: tuple[Path, int, int] | None = None  # (field, offset of the first page, page size)
+    offset: tuple[Path, int] | None = None  # (field, offset of the first page: 0 or 1)
 
     def fields(self, index: int) -> dict[Path, int]:
         """The paging fields' values for page `index`."""
         values = {}
         if self.page is not None:
             values[self.page[0]] = self.page[1] + index
-        if self.offset is not None:
-            path, first, size = self.offset
-            values[path] = first + index * size
+        if self.offset is not None and self.size:
+            values[self.offset[0]] = self.offset[1] + index * self.size
         return values
 
 
@@ -425,21 +426,23 @@ def _paging(fields: dict[str, Any]) -> Paging | None:
     page = _numbered(leaves, PAGE_KEYS) or _numbered(
         [(p, v) for p, v in leaves if len(p) > 1 and p[-2].lower() in PAGING_OBJECTS], PAGE_NUMBERS
     )
-    size = _size_of(leaves)
+    size = next((n for _, n in _numbered_all(leaves, SIZE_PARAMETERS) if n > 0), None)
     offset = _numbered(leaves, OFFSET_KEYS) if size else None
     if page is not None:
-        path, current = page
-        first = 0 if current == 0 else 1
-        index = current - first
-        base = offset[1] - index * size if offset is not None and size else None
-        if offset is None or size is None or base not in (0, 1):
-            return Paging(index, page=(path, first))  # a field beside it that is no offset
-        return Paging(index, (path, first), (offset[0], base, size))
-    if offset is not None and size:
-        path, value = offset
-        index = value // size  # start=1, 21, 41: records counted from 1
-        return Paging(index, offset=(path, value - index * size, size))
-    return None
+        first = 0 if page[1] == 0 else 1
+        index = page[1] - first
+        if offset is not None and size and offset[1] - index * size not in (0, 1):
+            offset = None  # a field beside the page number that is no offset (start=2020)
+    elif offset is not None and size:
+        index = offset[1] // size  # start=1, 21, 41: records counted from 1
+    else:
+        return None
+    return Paging(
+        index,
+        size,
+        page=(page[0], first) if page is not None else None,
+        offset=(offset[0], offset[1] - index * size) if offset is not None and size else None,
+    )
 
 
 def _page_request(url: str, posted: Posted | None, values: dict[Path, int]) -> PageRequest:
@@ -450,7 +453,7 @@ def _page_request(url: str, posted: Posted | None, values: dict[Path, int]) -> P
             url = replace_page(url, number, name)
         return PageRequest(url)
     if posted.json:
-        sent = json.loads(json.dumps(posted.fields))  # a copy, nested objects included
+        sent = copy.deepcopy(posted.fields)  # the first request's object stays as it was
         for path, number in values.items():
             *outer, name = path
             holder = sent
@@ -487,11 +490,6 @@ def _numbered(leaves: list[tuple[Path, Any]], keys: Keys) -> tuple[Path, int] | 
     return next(_numbered_all(leaves, keys), None)
 
 
-def _size_of(leaves: list[tuple[Path, Any]]) -> int | None:
-    """The page size the request asked for."""
-    return next((n for _, n in _numbered_all(leaves, SIZE_PARAMETERS) if n > 0), None)
-
-
 def _number(value: Any) -> int | None:
     """A whole number given as digits or as a number (0 included; never a boolean)."""
     if isinstance(value, bool):
@@ -499,10 +497,6 @@ def _number(value: Any) -> int | None:
     if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
         return int(value)
     return None
-
-
-def _page_size(data: Any, fields: dict[str, Any]) -> int | None:
-    return _size_of(list(_leaves(fields))) or paging_number(data, SIZE_PARAMETERS)
 
 
 def _page_count(data: Any, size: int | None) -> int | None:
